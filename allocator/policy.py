@@ -1,0 +1,119 @@
+"""The published allocation rule: hard filters, the cascade and the ordered goals, as data.
+
+A policy is versioned so that every decision can cite the exact rule that made it. Goals are a
+lexicographic priority: a lower goal can never buy back anything from a higher one.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from allocator.model import CqcRating, Urgency
+
+
+class Goal(StrEnum):
+    """Goals the solver can pursue; the policy orders them."""
+
+    URGENT_HOURS = "urgent_hours"
+    HOURS_PLACED = "hours_placed"
+    CONTINUITY = "continuity"
+    CASCADE = "cascade"
+    PREFERENCES = "preferences"
+    COST = "cost"
+    TRAVEL = "travel"
+    FAIRNESS = "fairness"
+
+    @property
+    def description(self) -> str:
+        return _GOAL_DESCRIPTIONS[self]
+
+
+_GOAL_DESCRIPTIONS = {
+    Goal.URGENT_HOURS: "place as many urgent hours as possible",
+    Goal.HOURS_PLACED: "place as many hours as possible",
+    Goal.CONTINUITY: "keep people with their current provider",
+    Goal.CASCADE: "respect the cascade (tier, then rank)",
+    Goal.PREFERENCES: "meet person-centred preferences",
+    Goal.COST: "keep the weekly cost down",
+    Goal.TRAVEL: "keep providers close to the people they serve",
+    Goal.FAIRNESS: "spread volume fairly (lowest possible peak utilisation)",
+}
+
+DEFAULT_GOALS: tuple[Goal, ...] = tuple(Goal)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class HardFilters(_Section):
+    """Which rules remove a provider from a package's options before any optimisation."""
+
+    zone: bool = True
+    cqc_floor: CqcRating | None = CqcRating.REQUIRES_IMPROVEMENT
+    embargo: bool = True
+    specialism: bool = True
+    exclusions: bool = True
+    double_up: bool = True
+    same_gender: Literal["hard", "soft", "off"] = "soft"
+
+
+class Cascade(_Section):
+    """How call-off order is read from the providers' tiers and ranks in each zone."""
+
+    tiers: tuple[int, ...] = (1, 2, 3)
+    """Tiers in the order they are called off; a provider in an unlisted tier is called last."""
+
+
+class ZoneDefinition(_Section):
+    postcodes: tuple[str, ...] = ()
+    """Postcode prefixes (district 'S66' or sector 'S66 1') that fall in the zone."""
+
+    @field_validator("postcodes")
+    @classmethod
+    def _upper(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(" ".join(v.upper().split()) for v in values)
+
+
+class Policy(_Section):
+    name: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    goals: tuple[Goal, ...] = DEFAULT_GOALS
+    urgent: tuple[Urgency, ...] = (Urgency.HOSPITAL_DISCHARGE,)
+    """Urgency levels whose hours the urgent_hours goal places first."""
+    hard_filters: HardFilters = HardFilters()
+    cascade: Cascade = Cascade()
+    zones: dict[str, ZoneDefinition] = Field(min_length=1)
+    specialisms: tuple[str, ...] | None = None
+    """The framework's vocabulary of specialisms; when given, anything else is an input error."""
+
+    @model_validator(mode="after")
+    def _goals_once(self) -> Policy:
+        if len(set(self.goals)) != len(self.goals):
+            raise ValueError("each goal may appear only once in goals")
+        owner: dict[str, str] = {}
+        for zone, definition in self.zones.items():
+            for prefix in definition.postcodes:
+                if prefix in owner and owner[prefix] != zone:
+                    raise ValueError(f"postcode prefix {prefix} is in zones {owner[prefix]} and {zone}")
+                owner[prefix] = zone
+        return self
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    def zone_for_postcode(self, postcode: str) -> str | None:
+        """The zone whose longest listed prefix (sector before district) matches the postcode."""
+        outward, inward = postcode.split(" ")
+        for prefix in (f"{outward} {inward[0]}", outward):
+            for zone, definition in self.zones.items():
+                if prefix in definition.postcodes:
+                    return zone
+        return None
+
+    def tier_position(self, tier: int) -> int:
+        return self.cascade.tiers.index(tier) if tier in self.cascade.tiers else len(self.cascade.tiers)
