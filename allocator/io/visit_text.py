@@ -15,7 +15,7 @@ _NAMED_DAYS = {
     "weekdays": DAYS[:5],
     "weekends": DAYS[5:],
 }
-_CALL = re.compile(r"^(?P<days>\S+)\s+(?P<band>[a-z]+)\s+(?P<minutes>\d+)(?:\s*x\s*(?P<carers>\d))?$")
+_CALL = re.compile(r"^(?P<days>\S+)\s+(?P<band>[a-z]+)\s+(?P<minutes>-?\d+)(?:\s*x\s*(?P<carers>\d))?$")
 
 
 def parse_visits(text: str) -> list[dict[str, object]]:

@@ -1,0 +1,46 @@
+"""One entry point for every strategy: filter, solve (or run the cascade), explain."""
+
+from __future__ import annotations
+
+import time
+
+from allocator.book import BookArrays
+from allocator.cascade import cascade_allocation
+from allocator.eligibility import eligibility
+from allocator.explain import Explainer
+from allocator.goals import PairTable
+from allocator.result import Allocation, Strategy
+from allocator.scenario import Scenario
+from allocator.solve import LexicographicModel, Progress, SolveParams
+
+
+def allocate(
+    scenario: Scenario,
+    strategy: Strategy = Strategy.OPTIMISE,
+    params: SolveParams = SolveParams(),
+    progress: Progress | None = None,
+) -> Allocation:
+    """Place the scenario's packages; `scenario` must be resolved (see `allocator.resolve`).
+
+    The optimiser starts from the cascade's plan, so it never needs to find a first solution and
+    can only improve on what brokers would do by hand at the policy's top goal.
+    """
+    began = time.monotonic()
+    arrays = BookArrays.of(scenario)
+    allowed = eligibility(scenario, arrays)
+    pairs = PairTable.of(allowed, arrays)
+    chosen = cascade_allocation(pairs)
+    levels = ()
+    if strategy is Strategy.OPTIMISE:
+        model = LexicographicModel(pairs)
+        chosen, outcomes = model.solve(scenario.policy.goals, params, chosen, progress)
+        levels = tuple(outcomes)
+    explainer = Explainer(pairs, allowed, chosen, strategy)
+    return Allocation(
+        strategy=strategy,
+        policy=scenario.policy.label,
+        placements=tuple(explainer.placements()),
+        unplaced=tuple(explainer.unplaced()),
+        levels=levels,
+        seconds=time.monotonic() - began,
+    )

@@ -1,0 +1,273 @@
+"""Sentences a broker can read: why each package went where it did, and why others went nowhere.
+
+A placement is explained against its best alternative: the policy's goals are compared in priority
+order and the first that differs decided it; if the alternative was better there, it lost on
+capacity. An unplaced package is diagnosed by running its providers through the hard filters in
+the order a broker would, then through what capacity is left once the plan is made.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from allocator.eligibility import CAPACITY, RULES, ZONE, Eligibility
+from allocator.goals import PREFERENCES, PairTable, preference_matrix, preferences_requested
+from allocator.model import BANDS, CarePackage, Provider
+from allocator.policy import Goal
+from allocator.result import Placement, Strategy, Unplaced
+
+_PREFERENCE_MISSING = {
+    "gender": "cannot guarantee a {gender} carer",
+    "language": "has no carers who speak {language}",
+    "preferred_provider": "is not the person's preferred provider",
+}
+
+
+class Explainer:
+    """Explains one finished plan: `chosen` marks the pairs placed."""
+
+    def __init__(
+        self, pairs: PairTable, eligibility: Eligibility, chosen: np.ndarray, strategy: Strategy
+    ) -> None:
+        self.pairs = pairs
+        self.scenario = pairs.scenario
+        self.eligibility = eligibility
+        self.chosen = chosen
+        self.strategy = strategy
+        self.goals = tuple(g for g in self.scenario.policy.goals if g is not Goal.FAIRNESS)
+        self.keys = pairs.ranking_key(self.goals)
+        self.preferences = preference_matrix(self.scenario)
+        self.requested = preferences_requested(self.scenario)
+        self.residual, self.residual_total = self._residual_capacity()
+        starts = np.searchsorted(pairs.package, np.arange(len(self.scenario.packages) + 1))
+        self.rows_of = [np.arange(starts[k], starts[k + 1]) for k in range(len(starts) - 1)]
+
+    def _residual_capacity(self) -> tuple[np.ndarray, np.ndarray]:
+        arrays, pairs, chosen = self.pairs.arrays, self.pairs, self.chosen
+        load = np.zeros_like(arrays.capacity)
+        np.add.at(load, pairs.provider[chosen], arrays.need[pairs.package[chosen]])
+        total = np.where(arrays.max_minutes >= 0, arrays.max_minutes, np.iinfo(np.int64).max)
+        return arrays.capacity - load, total - load.sum(axis=1)
+
+    def placements(self) -> list[Placement]:
+        return [self._placement(int(i)) for i in np.flatnonzero(self.chosen)]
+
+    def unplaced(self) -> list[Unplaced]:
+        placed = set(self.pairs.package[self.chosen].tolist())
+        return [self._unplaced(k) for k in range(len(self.scenario.packages)) if k not in placed]
+
+    # -- placements ---------------------------------------------------------------------------
+
+    def _placement(self, i: int) -> Placement:
+        pairs, k, p = self.pairs, int(self.pairs.package[i]), int(self.pairs.provider[i])
+        package, provider = self.scenario.packages[k], self.scenario.providers[p]
+        decided_by, reason, alternative, why_not = self._decision(i, k)
+        return Placement(
+            package_id=package.id,
+            provider_id=provider.id,
+            zone=package.zone or "",
+            carer_minutes=int(pairs.minutes[i]),
+            cost_gbp_per_week=round(int(pairs.cost_pence[i]) / 100, 2),
+            travel_km=round(int(pairs.travel_m[i]) / 1000, 2),
+            cascade_step=int(pairs.cascade_step[i]) + 1,
+            kept_current=bool(pairs.is_current[i]),
+            preferences_met=int(self.preferences[k, p].sum()),
+            preferences_requested=int(self.requested[k].sum()),
+            decided_by=decided_by,
+            reason=reason,
+            best_alternative=alternative.id if alternative else None,
+            why_not_alternative=why_not,
+        )
+
+    def _decision(self, i: int, k: int) -> tuple[str, str, Provider | None, str | None]:
+        """(decided_by, reason, best alternative, why the alternative lost)."""
+        package = self.scenario.packages[k]
+        chosen = self.scenario.providers[self.pairs.provider[i]]
+        if package.pinned:
+            return "pinned", f"Pinned to its current provider {chosen.name}; pinned placements never move.", None, None
+        others = [j for j in self.rows_of[k] if j != i]
+        if not others:
+            return "hard filters", f"{chosen.name} is the only provider that passes the hard filters: {self._rejections(k)}.", None, None
+        j = self._best_alternative(i, others)
+        alternative = self.scenario.providers[self.pairs.provider[j]]
+        short = self._shortfall_text(k, int(self.pairs.provider[j]))
+        if self.strategy is Strategy.CASCADE:
+            why = short or "it came later in the cascade"
+            return "cascade order", f"Offered down the cascade; {chosen.name} was the first with room.", alternative, why
+        level = self._first_difference(i, j)
+        if level is None:
+            why = short or f"it is equal on every goal, and the tie went to {chosen.name} by the fixed seed"
+            return "tie", f"{chosen.name} and {alternative.name} are equally good under the policy.", alternative, why
+        goal = self.goals[level]
+        alternative_better = self.keys[j, level] < self.keys[i, level]
+        why = short if alternative_better and short else self._difference_text(goal, k, i, j)
+        position = self.scenario.policy.goals.index(goal) + 1
+        reason = f"Decided by goal {position} ({goal.description}): {alternative.name} {why}."
+        return goal.value, reason, alternative, why
+
+    def _best_alternative(self, i: int, others: list[int]) -> int:
+        if self.strategy is Strategy.CASCADE:
+            earlier = [j for j in others if self._offer_key(j) < self._offer_key(i)]
+            return max(earlier, key=self._offer_key) if earlier else min(others, key=self._offer_key)
+        return min(others, key=lambda j: (*self.keys[j].tolist(), int(self.pairs.provider[j])))
+
+    def _offer_key(self, j: int) -> tuple[int, ...]:
+        pairs = self.pairs
+        return (not pairs.is_current[j], int(pairs.cascade_step[j]), int(pairs.travel_m[j]), int(pairs.provider[j]))
+
+    def _first_difference(self, i: int, j: int) -> int | None:
+        differs = np.flatnonzero(self.keys[i] != self.keys[j])
+        return int(differs[0]) if len(differs) else None
+
+    def _difference_text(self, goal: Goal, k: int, i: int, j: int) -> str:
+        pairs = self.pairs
+        match goal:
+            case Goal.CONTINUITY:
+                return "is not the person's current provider"
+            case Goal.CASCADE:
+                return f"comes later in the cascade ({self._cascade_label(j)} against {self._cascade_label(i)})"
+            case Goal.PREFERENCES:
+                return self._preference_text(k, int(pairs.provider[i]), int(pairs.provider[j]))
+            case Goal.COST:
+                pounds = (int(pairs.cost_pence[j]) - int(pairs.cost_pence[i])) / 100
+                return f"costs £{pounds:,.2f} a week more"
+            case Goal.TRAVEL:
+                km = (int(pairs.travel_m[j]) - int(pairs.travel_m[i])) / 1000
+                return f"is based {km:.1f} km further away"
+        return f"does worse on {goal.value}"
+
+    def _preference_text(self, k: int, chosen: int, alternative: int) -> str:
+        package = self.scenario.packages[k]
+        lost = self.preferences[k, chosen] & ~self.preferences[k, alternative]
+        reasons = [
+            _PREFERENCE_MISSING[name].format(
+                gender=package.gender_preference, language=(package.language or "").title()
+            )
+            for name, missing in zip(PREFERENCES, lost, strict=True)
+            if missing
+        ]
+        return " and ".join(reasons) or "meets fewer of the person's preferences"
+
+    def _cascade_label(self, i: int) -> str:
+        provider = self.scenario.providers[self.pairs.provider[i]]
+        service = provider.service_in(self.scenario.packages[self.pairs.package[i]].zone or "")
+        if service is None:
+            return "outside the zone's cascade"
+        rank = f", rank {service.rank}" if service.rank else ""
+        return f"tier {service.tier}{rank}"
+
+    def _shortfall_text(self, k: int, p: int) -> str | None:
+        """Why provider p could not take package k once the plan was made, if it could not."""
+        need = self.pairs.arrays.need[k]
+        for b, band in enumerate(BANDS):
+            if need[b] > self.residual[p, b]:
+                return (
+                    f"had only {max(int(self.residual[p, b]), 0):,} of the {int(need[b]):,} "
+                    f"{band} minutes this package needs left"
+                )
+        if need.sum() > self.residual_total[p]:
+            return f"had only {int(self.residual_total[p]) / 60:.1f} hours left under its weekly cap"
+        return None
+
+    def _rejections(self, k: int) -> str:
+        rejected = np.flatnonzero(~self.eligibility.eligible[k])
+        texts = []
+        for p in rejected[:3]:
+            rule = self.eligibility.first_failing_rule(k, int(p))
+            assert rule is not None
+            texts.append(f"{self.scenario.providers[p].name} {rule.describe(self.scenario, k, int(p))}")
+        more = f"; and {len(rejected) - 3} more" if len(rejected) > 3 else ""
+        return "; ".join(texts) + more if texts else "there are no other providers"
+
+    # -- unplaced -----------------------------------------------------------------------------
+
+    def _unplaced(self, k: int) -> Unplaced:
+        package = self.scenario.packages[k]
+        code, text = self._diagnosis(k, package)
+        return Unplaced(
+            package_id=package.id,
+            zone=package.zone or "",
+            urgency=package.urgency.value,
+            carer_minutes=int(self.pairs.arrays.need[k].sum()),
+            reason_code=code,
+            diagnosis=text,
+        )
+
+    def _diagnosis(self, k: int, package: CarePackage) -> tuple[str, str]:
+        candidates = np.ones(len(self.scenario.providers), dtype=bool)
+        zone = package.zone
+        for rule in RULES:
+            if rule.key not in self.eligibility.masks:
+                continue
+            remaining = candidates & self.eligibility.masks[rule.key][k]
+            if not remaining.any():
+                return rule.key, self._funnel_text(rule.key, k, candidates, zone)
+            candidates = remaining
+        return self._capacity_diagnosis(k, np.flatnonzero(candidates))
+
+    def _funnel_text(self, key: str, k: int, candidates: np.ndarray, zone: str | None) -> str:
+        package = self.scenario.packages[k]
+        names = [self.scenario.providers[p].name for p in np.flatnonzero(candidates)]
+        among = f"Of the providers serving zone {zone}" if ZONE.key in self.eligibility.masks else "Of the framework's providers"
+        match key:
+            case "zone":
+                return f"No provider on the framework serves zone {zone}."
+            case "embargo":
+                return f"{among}, all are under embargo ({', '.join(names)})."
+            case "cqc_floor":
+                floor = self.scenario.policy.hard_filters.cqc_floor
+                return f"{among}, none still eligible is rated {floor.label if floor else ''} or better."
+            case "specialism":
+                needed = " and ".join(t.replace("_", " ") for t in package.specialisms)
+                return f"{among}, none has the {needed} specialism."
+            case "double_up":
+                return f"{among}, none can staff double-up calls."
+            case "same_gender":
+                return f"{among}, none can guarantee a {package.gender_preference} carer."
+            case "exclusions":
+                return f"All eligible providers are excluded for this person ({', '.join(names)})."
+            case "pinned":
+                return f"It is pinned to {package.current_provider}, which cannot take it."
+            case CAPACITY.key:
+                return self._too_big_text(k, np.flatnonzero(candidates))
+        return f"No provider passes the {key} rule."
+
+    def _too_big_text(self, k: int, candidates: np.ndarray) -> str:
+        need = self.pairs.arrays.need[k]
+        capacity = self.pairs.arrays.capacity[candidates]
+        for b, band in enumerate(BANDS):
+            if need[b] > capacity[:, b].max():
+                best = candidates[int(np.argmax(capacity[:, b]))]
+                return (
+                    f"No eligible provider offers enough {band} capacity in all: the largest, "
+                    f"{self.scenario.providers[best].name}, offers {int(capacity[:, b].max()):,} "
+                    f"{band} minutes a week against the {int(need[b]):,} needed."
+                )
+        return "No eligible provider's weekly cap is large enough for this package."
+
+    def _capacity_diagnosis(self, k: int, candidates: np.ndarray) -> tuple[str, str]:
+        need = self.pairs.arrays.need[k]
+        short = np.maximum(need[None, :] - self.residual[candidates], 0)
+        short_total = np.maximum(need.sum() - self.residual_total[candidates], 0)
+        shortfall = short.sum(axis=1) + short_total
+        if (shortfall == 0).any():
+            roomy = self.scenario.providers[candidates[int(np.argmin(shortfall))]].name
+            return "not_chosen", (
+                f"{roomy} had room for it, but placing it was not chosen at the policy's goal "
+                "levels (a higher goal used the capacity differently, or the time limit was reached)."
+            )
+        closest = int(np.argmin(shortfall))
+        provider = self.scenario.providers[candidates[closest]]
+        all_short = [band for b, band in enumerate(BANDS) if (short[:, b] > 0).all()]
+        bands = " and ".join(f"{band}" for band in all_short)
+        gaps = ", ".join(
+            f"{int(short[closest, b]):,} minutes short in the {band} band"
+            for b, band in enumerate(BANDS)
+            if short[closest, b] > 0
+        )
+        if short_total[closest] > 0:
+            gaps = ", ".join(filter(None, [gaps, f"{int(short_total[closest]) / 60:.1f} hours over its weekly cap"]))
+        where = f"full in the {bands} band" if all_short else "full"
+        count = len(candidates)
+        noun = "provider is" if count == 1 else f"{count} eligible providers are"
+        return "capacity", f"The {noun} {where}; the closest, {provider.name}, is {gaps}."

@@ -1,0 +1,169 @@
+"""From a scenario as given to one the solver can trust: every cross-reference checked, every
+package in a known zone, everyone placed on the map.
+
+Record-level checks (types, ranges, formats) happen when the models are built; this step checks
+what no single record can: duplicate ids, references to providers that do not exist, zones the
+policy does not know, postcodes we cannot place, pinned placements that no longer fit. Every
+problem is collected, so a broker fixes the file once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from allocator.errors import InputError, ScenarioError
+from allocator.geography import PostcodeIndex
+from allocator.model import BANDS, CarePackage, Provider
+from allocator.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where each part of the scenario came from, so errors can name the file."""
+
+    providers: str = "providers"
+    packages: str = "packages"
+    policy: str = "policy"
+    provider_rows: tuple[int, ...] | None = None
+    """The input row of each provider, where rows that failed to parse were left out."""
+    package_rows: tuple[int, ...] | None = None
+
+    def provider_row(self, index: int) -> int:
+        return self.provider_rows[index] if self.provider_rows else index + 1
+
+    def package_row(self, index: int) -> int:
+        return self.package_rows[index] if self.package_rows else index + 1
+
+
+def resolve(scenario: Scenario, postcodes: PostcodeIndex, sources: Sources = Sources()) -> Scenario:
+    """The scenario with zones and coordinates filled in; raises ScenarioError listing all problems.
+
+    Row numbers in errors are 1-based positions in the providers and packages lists.
+    """
+    errors: list[InputError] = []
+    providers = _resolve_providers(scenario, postcodes, sources, errors)
+    packages = _resolve_packages(scenario, postcodes, sources, errors)
+    if not errors:
+        errors += _pinned_capacity(providers, packages, sources)
+    if errors:
+        raise ScenarioError(errors)
+    return scenario.model_copy(update={"providers": providers, "packages": packages})
+
+
+def _duplicates(ids: list[str]) -> set[str]:
+    return {i for i, n in Counter(ids).items() if n > 1}
+
+
+def _resolve_providers(
+    scenario: Scenario, postcodes: PostcodeIndex, sources: Sources, errors: list[InputError]
+) -> tuple[Provider, ...]:
+    policy = scenario.policy
+    duplicated = _duplicates([p.id for p in scenario.providers])
+    resolved = []
+    for index, provider in enumerate(scenario.providers):
+        def error(field: str, message: str, row: int = sources.provider_row(index)) -> None:
+            errors.append(InputError(sources.providers, row, field, message))
+
+        if provider.id in duplicated:
+            error("id", f"duplicate provider id {provider.id!r}")
+        for service in provider.zones:
+            if service.zone not in policy.zones:
+                error("zones", f"zone {service.zone!r} is not a zone of policy {policy.label}")
+        _check_vocabulary(provider.specialisms, scenario, error)
+        update = {}
+        if provider.lat is None or provider.lon is None:
+            location = postcodes.locate(provider.base_postcode)
+            if location is None:
+                error("base_postcode", f"unknown postcode {provider.base_postcode!r}")
+            else:
+                update = {"lat": location.lat, "lon": location.lon}
+        resolved.append(provider.model_copy(update=update))
+    return tuple(resolved)
+
+
+def _resolve_packages(
+    scenario: Scenario, postcodes: PostcodeIndex, sources: Sources, errors: list[InputError]
+) -> tuple[CarePackage, ...]:
+    policy = scenario.policy
+    provider_ids = {p.id for p in scenario.providers}
+    duplicated = _duplicates([k.id for k in scenario.packages])
+    resolved = []
+    for index, package in enumerate(scenario.packages):
+        def error(field: str, message: str, row: int = sources.package_row(index)) -> None:
+            errors.append(InputError(sources.packages, row, field, message))
+
+        if package.id in duplicated:
+            error("id", f"duplicate package id {package.id!r}")
+        for field in ("preferred_provider", "current_provider"):
+            value = getattr(package, field)
+            if value is not None and value not in provider_ids:
+                error(field, f"no provider has id {value!r}")
+        for excluded in package.excluded_providers:
+            if excluded not in provider_ids:
+                error("excluded_providers", f"no provider has id {excluded!r}")
+        if package.pinned and package.current_provider in package.excluded_providers:
+            error("pinned", f"pinned to {package.current_provider!r}, which the package excludes")
+        _check_vocabulary(package.specialisms, scenario, error)
+        update: dict[str, object] = {}
+        zone = package.zone or policy.zone_for_postcode(package.postcode)
+        if package.zone is not None and package.zone not in policy.zones:
+            error("zone", f"zone {package.zone!r} is not a zone of policy {policy.label}")
+        elif zone is None:
+            error("zone", f"postcode {package.postcode} is in no zone of policy {policy.label}; give a zone")
+        else:
+            update["zone"] = zone
+        if package.lat is None or package.lon is None:
+            location = postcodes.locate(package.postcode)
+            if location is None:
+                error("postcode", f"unknown postcode {package.postcode!r}")
+            else:
+                update |= {"lat": location.lat, "lon": location.lon}
+        resolved.append(package.model_copy(update=update))
+    return tuple(resolved)
+
+
+def _check_vocabulary(tags: tuple[str, ...], scenario: Scenario, error) -> None:  # noqa: ANN001
+    known = scenario.policy.specialisms
+    if known is None:
+        return
+    for tag in tags:
+        if tag not in known:
+            error("specialisms", f"specialism {tag!r} is not one of the policy's: {', '.join(known)}")
+
+
+def _pinned_capacity(
+    providers: tuple[Provider, ...], packages: tuple[CarePackage, ...], sources: Sources
+) -> list[InputError]:
+    """Pinned placements must fit: the solver may not move them, so nothing else could give."""
+    row_of = {p.id: sources.provider_row(i) for i, p in enumerate(providers)}
+    by_id = {p.id: p for p in providers}
+    load = {(p.id, band): 0 for p in providers for band in BANDS}
+    for package in packages:
+        if package.pinned and package.current_provider is not None:
+            for band, minutes in package.carer_minutes_by_band().items():
+                load[package.current_provider, band] += minutes
+    errors = []
+    for (provider_id, band), minutes in load.items():
+        capacity = by_id[provider_id].capacity(band)
+        if minutes > capacity:
+            errors.append(
+                InputError(
+                    sources.providers,
+                    row_of[provider_id],
+                    f"{band}_minutes",
+                    f"pinned placements need {minutes:,} {band} minutes but capacity is {capacity:,}",
+                )
+            )
+    for provider_id, provider in by_id.items():
+        total = sum(load[provider_id, band] for band in BANDS)
+        if provider.max_weekly_hours is not None and total > provider.max_weekly_hours * 60 + 1e-6:
+            errors.append(
+                InputError(
+                    sources.providers,
+                    row_of[provider_id],
+                    "max_weekly_hours",
+                    f"pinned placements need {total / 60:.1f} hours but the cap is {provider.max_weekly_hours:g}",
+                )
+            )
+    return errors

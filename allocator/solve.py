@@ -1,0 +1,212 @@
+"""One CP-SAT model over the eligible pairs, optimised goal by goal in the policy's order.
+
+Lexicographic: solve a level, fix its value as a constraint, go to the next, hinting the previous
+solution so each level starts from the last. Search is interleaved with a fixed seed and a
+deterministic time budget, so the same inputs give the same answer on any machine that finishes
+within the wall-clock limit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from allocator.goals import MAXIMISED, PairTable
+from allocator.model import BANDS
+from allocator.policy import Goal
+
+FAIRNESS_SCALE = 1000
+"""Fairness is measured in per-mille of a provider's weekly capacity."""
+
+
+@dataclass(frozen=True)
+class SolveParams:
+    time_limit_s: float = 30.0
+    """Wall-clock budget for all goal levels together."""
+    seed: int = 0
+    workers: int = 2
+    """Search workers; results do not depend on it except through the time limit."""
+
+
+@dataclass(frozen=True)
+class LevelOutcome:
+    """How well one goal level was solved: its value, the best bound known, and the time taken."""
+
+    goal: Goal
+    maximise: bool
+    value: int
+    bound: int
+    optimal: bool
+    seconds: float
+    hit_wall_clock: bool
+
+    @property
+    def gap(self) -> float:
+        """Relative gap between value and bound (0 when proved optimal)."""
+        if self.value == self.bound:
+            return 0.0
+        return abs(self.bound - self.value) / max(abs(self.bound), abs(self.value), 1)
+
+
+Progress = Callable[[int, int, Goal], None]
+"""Called with (level index, number of levels, goal) as each level starts."""
+
+
+class LexicographicModel:
+    """The assignment model: one Boolean per eligible pair, capacities per provider and band."""
+
+    def __init__(self, pairs: PairTable) -> None:
+        self.pairs = pairs
+        self.model = cp_model.CpModel()
+        self.x = [self.model.new_bool_var(f"x{i}") for i in range(len(pairs))]
+        self._one_provider_each()
+        self._capacities()
+        self.peak_utilisation = self._fairness_peak()
+
+    def _one_provider_each(self) -> None:
+        starts = np.flatnonzero(np.diff(self.pairs.package, prepend=-1))
+        for group in np.split(np.arange(len(self.pairs)), starts[1:]):
+            if len(group) > 1:
+                self.model.add_at_most_one(self.x[i] for i in group)
+        pinned = np.array([k.pinned for k in self.pairs.scenario.packages], dtype=bool)
+        for i in np.flatnonzero(pinned[self.pairs.package]):
+            self.model.add(self.x[i] == 1)
+
+    def _provider_rows(self) -> list[np.ndarray]:
+        order = np.argsort(self.pairs.provider, kind="stable")
+        bounds = np.searchsorted(self.pairs.provider[order], np.arange(len(self.pairs.scenario.providers) + 1))
+        return [order[bounds[p] : bounds[p + 1]] for p in range(len(bounds) - 1)]
+
+    def _capacities(self) -> None:
+        arrays = self.pairs.arrays
+        for p, rows in enumerate(self._provider_rows()):
+            need = arrays.need[self.pairs.package[rows]]
+            for b in range(len(BANDS)):
+                self._at_most(rows, need[:, b], int(arrays.capacity[p, b]))
+            if arrays.max_minutes[p] >= 0:
+                self._at_most(rows, need.sum(axis=1), int(arrays.max_minutes[p]))
+
+    def _at_most(self, rows: np.ndarray, weights: np.ndarray, limit: int) -> None:
+        used = weights > 0
+        if weights[used].sum() > limit:
+            self.model.add(self._weighted(rows[used], weights[used]) <= limit)
+
+    def _fairness_peak(self) -> cp_model.IntVar:
+        peak = self.model.new_int_var(0, FAIRNESS_SCALE, "peak_utilisation")
+        total_capacity = self.pairs.arrays.capacity.sum(axis=1)
+        for p, rows in enumerate(self._provider_rows()):
+            if len(rows) and total_capacity[p] > 0:
+                load = self._weighted(rows, self.pairs.minutes[rows] * FAIRNESS_SCALE)
+                self.model.add(load <= peak * int(total_capacity[p]))
+        return peak
+
+    def _weighted(self, rows: np.ndarray, weights: np.ndarray) -> cp_model.LinearExpr:
+        return cp_model.LinearExpr.weighted_sum([self.x[i] for i in rows], weights.tolist())
+
+    def objective(self, goal: Goal) -> cp_model.LinearExprT:
+        if goal is Goal.FAIRNESS:
+            return self.peak_utilisation
+        coefficients = self.pairs.coefficients(goal)
+        rows = np.flatnonzero(coefficients)
+        return self._weighted(rows, coefficients[rows])
+
+    def evaluate(self, goal: Goal, chosen: np.ndarray) -> int:
+        """The goal's value for a given choice of pairs, computed without the solver."""
+        if goal is Goal.FAIRNESS:
+            return peak_utilisation(self.pairs, chosen)
+        return int(self.pairs.coefficients(goal)[chosen].sum())
+
+    def solve(
+        self,
+        goals: Sequence[Goal],
+        params: SolveParams,
+        start: np.ndarray,
+        progress: Progress | None = None,
+    ) -> tuple[np.ndarray, list[LevelOutcome]]:
+        """Optimise each goal in turn from the feasible `start`; return chosen pairs and outcomes."""
+        chosen = start.copy()
+        outcomes: list[LevelOutcome] = []
+        deadline = time.monotonic() + params.time_limit_s
+        for level, goal in enumerate(goals):
+            if progress:
+                progress(level, len(goals), goal)
+            budget = max(deadline - time.monotonic(), 0.05) / (len(goals) - level)
+            maximise = goal in MAXIMISED
+            expression = self.objective(goal)
+            if maximise:
+                self.model.maximize(expression)
+            else:
+                self.model.minimize(expression)
+            self.model.clear_hints()
+            for var, value in zip(self.x, chosen, strict=True):
+                self.model.add_hint(var, bool(value))
+            chosen, outcome = self._solve_level(goal, maximise, budget, params, chosen)
+            outcomes.append(outcome)
+            if maximise:
+                self.model.add(expression >= outcome.value)
+            else:
+                self.model.add(expression <= outcome.value)
+        return chosen, outcomes
+
+    def _solve_level(
+        self, goal: Goal, maximise: bool, budget: float, params: SolveParams, incumbent: np.ndarray
+    ) -> tuple[np.ndarray, LevelOutcome]:
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = budget
+        solver.parameters.max_deterministic_time = budget
+        solver.parameters.num_workers = params.workers
+        solver.parameters.interleave_search = True
+        solver.parameters.random_seed = params.seed
+        began = time.monotonic()
+        status = solver.solve(self.model)
+        seconds = time.monotonic() - began
+        incumbent_value = self.evaluate(goal, incumbent)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            found = np.array([solver.boolean_value(v) for v in self.x], dtype=bool)
+            value = int(round(solver.objective_value))
+            better = value > incumbent_value if maximise else value < incumbent_value
+            if better or value == incumbent_value:
+                incumbent, incumbent_value = found, value
+            bound = int(round(solver.best_objective_bound))
+        else:
+            bound = _trivial_bound(self, goal, maximise)
+        optimal = status == cp_model.OPTIMAL or incumbent_value == bound
+        outcome = LevelOutcome(
+            goal=goal,
+            maximise=maximise,
+            value=incumbent_value,
+            bound=bound,
+            optimal=optimal,
+            seconds=seconds,
+            hit_wall_clock=not optimal and seconds >= budget * 0.98,
+        )
+        return incumbent, outcome
+
+
+def _trivial_bound(model: LexicographicModel, goal: Goal, maximise: bool) -> int:
+    """A bound needing no search, for a level whose solve returned nothing."""
+    if goal is Goal.FAIRNESS:
+        return 0
+    coefficients = model.pairs.coefficients(goal)
+    best = np.zeros(len(model.pairs.scenario.packages), dtype=np.int64)
+    if maximise:
+        np.maximum.at(best, model.pairs.package, coefficients)
+        return int(best.sum())
+    return 0
+
+
+def peak_utilisation(pairs: PairTable, chosen: np.ndarray) -> int:
+    """Highest load among providers, in per-mille of weekly capacity, rounded up as the model does."""
+    load = np.bincount(
+        pairs.provider[chosen], weights=pairs.minutes[chosen], minlength=len(pairs.scenario.providers)
+    )
+    capacity = pairs.arrays.capacity.sum(axis=1)
+    with_capacity = capacity > 0
+    if not with_capacity.any():
+        return 0
+    per_mille = np.ceil(load[with_capacity] * FAIRNESS_SCALE / capacity[with_capacity] - 1e-9)
+    return int(per_mille.max(initial=0))
