@@ -17,7 +17,7 @@ from allocator.solve import LexicographicModel, Progress, SolveParams
 def allocate(
     scenario: Scenario,
     strategy: Strategy = Strategy.OPTIMISE,
-    params: SolveParams = SolveParams(),
+    params: SolveParams | None = None,
     progress: Progress | None = None,
 ) -> Allocation:
     """Place the scenario's packages; `scenario` must be resolved (see `allocator.resolve`).
@@ -33,7 +33,8 @@ def allocate(
     levels = ()
     if strategy is Strategy.OPTIMISE:
         model = LexicographicModel(pairs)
-        chosen, outcomes = model.solve(scenario.policy.goals, params, chosen, progress)
+        goals = scenario.policy.goals
+        chosen, outcomes = model.solve(goals, params or SolveParams(), chosen, progress)
         levels = tuple(outcomes)
     explainer = Explainer(pairs, allowed, chosen, strategy)
     return Allocation(

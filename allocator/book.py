@@ -44,14 +44,19 @@ class BookArrays:
             [[p.capacity(b) for b in BANDS] for p in providers], dtype=np.int64
         ).reshape(len(providers), len(BANDS))
         max_minutes = np.array(
-            [-1 if p.max_weekly_hours is None else cap_minutes(p.max_weekly_hours) for p in providers],
+            [
+                -1 if p.max_weekly_hours is None else cap_minutes(p.max_weekly_hours)
+                for p in providers
+            ],
             dtype=np.int64,
         )
         current = np.zeros((len(packages), len(providers)), dtype=bool)
         for k, pkg in enumerate(packages):
             if pkg.current_provider in index:
                 current[k, index[pkg.current_provider]] = True
-        zones = tuple(sorted({z.zone for p in providers for z in p.zones} | {k.zone or "" for k in packages}))
+        zones = tuple(
+            sorted({z.zone for p in providers for z in p.zones} | {k.zone or "" for k in packages})
+        )
         position = {z: i for i, z in enumerate(zones)}
         package_zone = np.array([position[k.zone or ""] for k in packages], dtype=np.int64)
         return cls(need, capacity, max_minutes, current, zones, package_zone)

@@ -31,15 +31,36 @@ def queue_order(pairs: PairTable) -> list[int]:
 
 def cascade_allocation(pairs: PairTable) -> np.ndarray:
     """Bool over pairs: the placements the manual cascade would make."""
+    offers = (pairs.provider, pairs.travel_m, pairs.cascade_step, ~pairs.is_current)
+    return place_greedily(pairs, np.zeros(len(pairs), dtype=bool), offers)
+
+
+def place_greedily(
+    pairs: PairTable, chosen: np.ndarray, offer_keys: tuple[np.ndarray, ...]
+) -> np.ndarray:
+    """`chosen` plus each unplaced package, in queue order, with its first provider that has room.
+
+    A package's providers are offered in the order of `offer_keys` (numpy lexsort keys, last key
+    most significant). Existing placements in `chosen` keep their capacity.
+    """
     arrays = pairs.arrays
+    chosen = chosen.copy()
     residual = arrays.capacity.copy()
-    residual_total = np.where(arrays.max_minutes >= 0, arrays.max_minutes, np.iinfo(np.int64).max)
-    chosen = np.zeros(len(pairs), dtype=bool)
-    offer_order = np.lexsort(
-        (pairs.provider, pairs.travel_m, pairs.cascade_step, ~pairs.is_current, pairs.package)
+    np.subtract.at(residual, pairs.provider[chosen], arrays.need[pairs.package[chosen]])
+    uncapped = np.iinfo(np.int64).max
+    residual_total = np.where(arrays.max_minutes >= 0, arrays.max_minutes, uncapped)
+    residual_total -= np.bincount(
+        pairs.provider[chosen], weights=pairs.minutes[chosen], minlength=len(residual)
+    ).astype(np.int64)
+    placed = np.zeros(len(pairs.scenario.packages), dtype=bool)
+    placed[pairs.package[chosen]] = True
+    offer_order = np.lexsort((*offer_keys, pairs.package))
+    starts = np.searchsorted(
+        pairs.package[offer_order], np.arange(len(pairs.scenario.packages) + 1)
     )
-    starts = np.searchsorted(pairs.package[offer_order], np.arange(len(pairs.scenario.packages) + 1))
     for k in queue_order(pairs):
+        if placed[k]:
+            continue
         need = arrays.need[k]
         for i in offer_order[starts[k] : starts[k + 1]]:
             p = pairs.provider[i]
@@ -49,4 +70,3 @@ def cascade_allocation(pairs: PairTable) -> np.ndarray:
                 chosen[i] = True
                 break
     return chosen
-

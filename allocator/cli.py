@@ -34,9 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("allocate", help="place a scenario's packages and report")
     run.add_argument("scenario", type=Path, help="scenario folder or .json file")
     run.add_argument("--out", type=Path, required=True, help="folder for the result files")
-    run.add_argument("--strategy", choices=[s.value for s in Strategy], default=Strategy.OPTIMISE.value)
+    run.add_argument(
+        "--strategy", choices=[s.value for s in Strategy], default=Strategy.OPTIMISE.value
+    )
     run.add_argument("--compare", action="store_true", help="also run the cascade and compare")
-    run.add_argument("--time-limit", type=float, default=30.0, metavar="S", help="solver seconds (default 30)")
+    run.add_argument(
+        "--time-limit", type=float, default=30.0, metavar="S", help="solver seconds (default 30)"
+    )
     run.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
     run.set_defaults(run=_allocate)
     return parser
@@ -64,13 +68,17 @@ def _allocate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run(console: Console, scenario: Scenario, strategy: Strategy, params: SolveParams) -> Allocation:
+def _run(
+    console: Console, scenario: Scenario, strategy: Strategy, params: SolveParams
+) -> Allocation:
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(f"{strategy.value}: preparing", total=None)
 
         def report(level: int, levels: int, goal: Goal) -> None:
-            progress.update(task, description=f"{strategy.value}: goal {level + 1}/{levels} ({goal.value})")
+            progress.update(
+                task, description=f"{strategy.value}: goal {level + 1}/{levels} ({goal.value})"
+            )
 
         return allocate(scenario, strategy, params, report)
 
@@ -110,7 +118,9 @@ def _zone_band_table(kpis: Kpis) -> Table:
         for band in bands:
             row = rows[rows["band"] == band]
             cells.append(
-                f"{row['unmet_hours'].sum():,.1f} / {row['demand_hours'].sum():,.1f}" if len(row) else "-"
+                f"{row['unmet_hours'].sum():,.1f} / {row['demand_hours'].sum():,.1f}"
+                if len(row)
+                else "-"
             )
         cells.append(f"{rows['unmet_hours'].sum():,.1f} / {rows['demand_hours'].sum():,.1f}")
         table.add_row(str(zone), *cells)

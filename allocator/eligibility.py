@@ -110,7 +110,15 @@ class Eligibility:
 
 
 RULES: tuple[Rule, ...] = (
-    PINNED, ZONE, EMBARGO, CQC_FLOOR, SPECIALISM, DOUBLE_UP, SAME_GENDER, EXCLUSIONS, CAPACITY
+    PINNED,
+    ZONE,
+    EMBARGO,
+    CQC_FLOOR,
+    SPECIALISM,
+    DOUBLE_UP,
+    SAME_GENDER,
+    EXCLUSIONS,
+    CAPACITY,
 )
 """The order in which a broker would rule a provider out, used to pick the reason to show."""
 
@@ -130,10 +138,14 @@ def _policy_masks(scenario: Scenario, arrays: BookArrays) -> dict[str, np.ndarra
     shape = (len(packages), len(providers))
     masks: dict[str, np.ndarray] = {}
     if filters.zone:
-        served = _tag_matrix([tuple(z.zone for z in p.zones) for p in providers], list(arrays.zones))
+        served = _tag_matrix(
+            [tuple(z.zone for z in p.zones) for p in providers], list(arrays.zones)
+        )
         masks[ZONE.key] = served[:, arrays.package_zone].T.reshape(shape)
     if filters.cqc_floor is not None:
-        ok = np.array([p.cqc_rating.score >= filters.cqc_floor.score for p in providers], dtype=bool)
+        ok = np.array(
+            [p.cqc_rating.score >= filters.cqc_floor.score for p in providers], dtype=bool
+        )
         masks[CQC_FLOOR.key] = np.broadcast_to(ok, shape)
     if filters.embargo:
         ok = np.array([p.status is ProviderStatus.ACTIVE for p in providers], dtype=bool)

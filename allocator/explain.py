@@ -84,36 +84,69 @@ class Explainer:
         package = self.scenario.packages[k]
         chosen = self.scenario.providers[self.pairs.provider[i]]
         if package.pinned:
-            return "pinned", f"Pinned to its current provider {chosen.name}; pinned placements never move.", None, None
+            return (
+                "pinned",
+                f"Pinned to its current provider {chosen.name}; pinned placements never move.",
+                None,
+                None,
+            )
         others = [j for j in self.rows_of[k] if j != i]
         if not others:
-            return "hard filters", f"{chosen.name} is the only provider that passes the hard filters: {self._rejections(k)}.", None, None
+            return (
+                "only option",
+                f"{chosen.name} is the only provider that could take it: {self._rejections(k)}.",
+                None,
+                None,
+            )
         j = self._best_alternative(i, others)
         alternative = self.scenario.providers[self.pairs.provider[j]]
         short = self._shortfall_text(k, int(self.pairs.provider[j]))
         if self.strategy is Strategy.CASCADE:
             why = short or "it came later in the cascade"
-            return "cascade order", f"Offered down the cascade; {chosen.name} was the first with room.", alternative, why
+            return (
+                "cascade order",
+                f"Offered down the cascade; {self._label(i)} was the first with room.",
+                alternative,
+                why,
+            )
         level = self._first_difference(i, j)
         if level is None:
-            why = short or f"it is equal on every goal, and the tie went to {chosen.name} by the fixed seed"
-            return "tie", f"{chosen.name} and {alternative.name} are equally good under the policy.", alternative, why
+            why = (
+                short
+                or f"it is equal on every goal, and the tie went to {chosen.name} by the fixed seed"
+            )
+            return (
+                "tie",
+                f"{chosen.name} and {alternative.name} are equally good under the policy.",
+                alternative,
+                why,
+            )
         goal = self.goals[level]
         alternative_better = self.keys[j, level] < self.keys[i, level]
         why = short if alternative_better and short else self._difference_text(goal, k, i, j)
         position = self.scenario.policy.goals.index(goal) + 1
-        reason = f"Decided by goal {position} ({goal.description}): {alternative.name} {why}."
+        reason = (
+            f"Placed with {self._label(i)}. Decided by goal {position} ({goal.description}): "
+            f"{self._label(j)} {why}."
+        )
         return goal.value, reason, alternative, why
 
     def _best_alternative(self, i: int, others: list[int]) -> int:
         if self.strategy is Strategy.CASCADE:
             earlier = [j for j in others if self._offer_key(j) < self._offer_key(i)]
-            return max(earlier, key=self._offer_key) if earlier else min(others, key=self._offer_key)
+            return (
+                max(earlier, key=self._offer_key) if earlier else min(others, key=self._offer_key)
+            )
         return min(others, key=lambda j: (*self.keys[j].tolist(), int(self.pairs.provider[j])))
 
     def _offer_key(self, j: int) -> tuple[int, ...]:
         pairs = self.pairs
-        return (not pairs.is_current[j], int(pairs.cascade_step[j]), int(pairs.travel_m[j]), int(pairs.provider[j]))
+        return (
+            not pairs.is_current[j],
+            int(pairs.cascade_step[j]),
+            int(pairs.travel_m[j]),
+            int(pairs.provider[j]),
+        )
 
     def _first_difference(self, i: int, j: int) -> int | None:
         differs = np.flatnonzero(self.keys[i] != self.keys[j])
@@ -125,7 +158,8 @@ class Explainer:
             case Goal.CONTINUITY:
                 return "is not the person's current provider"
             case Goal.CASCADE:
-                return f"comes later in the cascade ({self._cascade_label(j)} against {self._cascade_label(i)})"
+                later, earlier = self._cascade_label(j), self._cascade_label(i)
+                return f"comes later in the cascade ({later} against {earlier})"
             case Goal.PREFERENCES:
                 return self._preference_text(k, int(pairs.provider[i]), int(pairs.provider[j]))
             case Goal.COST:
@@ -148,6 +182,12 @@ class Explainer:
         ]
         return " and ".join(reasons) or "meets fewer of the person's preferences"
 
+    def _label(self, i: int) -> str:
+        """A provider as brokers name it for this package: name, cascade place, current or not."""
+        provider = self.scenario.providers[self.pairs.provider[i]]
+        current = ", current provider" if self.pairs.is_current[i] else ""
+        return f"{provider.name} ({self._cascade_label(i)}{current})"
+
     def _cascade_label(self, i: int) -> str:
         provider = self.scenario.providers[self.pairs.provider[i]]
         service = provider.service_in(self.scenario.packages[self.pairs.package[i]].zone or "")
@@ -161,12 +201,19 @@ class Explainer:
         need = self.pairs.arrays.need[k]
         for b, band in enumerate(BANDS):
             if need[b] > self.residual[p, b]:
+                left = max(int(self.residual[p, b]), 0)
+                if left == 0:
+                    return (
+                        f"was full in the {band} band (this package needs {int(need[b]):,} minutes)"
+                    )
                 return (
-                    f"had only {max(int(self.residual[p, b]), 0):,} of the {int(need[b]):,} "
-                    f"{band} minutes this package needs left"
+                    f"had only {left:,} of the {int(need[b]):,} {band} minutes this package "
+                    "needs left"
                 )
         if need.sum() > self.residual_total[p]:
-            return f"had only {int(self.residual_total[p]) / 60:.1f} hours left under its weekly cap"
+            return (
+                f"had only {int(self.residual_total[p]) / 60:.1f} hours left under its weekly cap"
+            )
         return None
 
     def _rejections(self, k: int) -> str:
@@ -175,7 +222,9 @@ class Explainer:
         for p in rejected[:3]:
             rule = self.eligibility.first_failing_rule(k, int(p))
             assert rule is not None
-            texts.append(f"{self.scenario.providers[p].name} {rule.describe(self.scenario, k, int(p))}")
+            texts.append(
+                f"{self.scenario.providers[p].name} {rule.describe(self.scenario, k, int(p))}"
+            )
         more = f"; and {len(rejected) - 3} more" if len(rejected) > 3 else ""
         return "; ".join(texts) + more if texts else "there are no other providers"
 
@@ -208,7 +257,11 @@ class Explainer:
     def _funnel_text(self, key: str, k: int, candidates: np.ndarray, zone: str | None) -> str:
         package = self.scenario.packages[k]
         names = [self.scenario.providers[p].name for p in np.flatnonzero(candidates)]
-        among = f"Of the providers serving zone {zone}" if ZONE.key in self.eligibility.masks else "Of the framework's providers"
+        among = (
+            f"Of the providers serving zone {zone}"
+            if ZONE.key in self.eligibility.masks
+            else "Of the framework's providers"
+        )
         match key:
             case "zone":
                 return f"No provider on the framework serves zone {zone}."
@@ -216,7 +269,8 @@ class Explainer:
                 return f"{among}, all are under embargo ({', '.join(names)})."
             case "cqc_floor":
                 floor = self.scenario.policy.hard_filters.cqc_floor
-                return f"{among}, none still eligible is rated {floor.label if floor else ''} or better."
+                rating = floor.label if floor else ""
+                return f"{among}, none still eligible is rated {rating} or better."
             case "specialism":
                 needed = " and ".join(t.replace("_", " ") for t in package.specialisms)
                 return f"{among}, none has the {needed} specialism."
@@ -254,20 +308,28 @@ class Explainer:
             roomy = self.scenario.providers[candidates[int(np.argmin(shortfall))]].name
             return "not_chosen", (
                 f"{roomy} had room for it, but placing it was not chosen at the policy's goal "
-                "levels (a higher goal used the capacity differently, or the time limit was reached)."
+                "levels (a higher goal used the capacity differently, or the time limit was "
+                "reached)."
             )
         closest = int(np.argmin(shortfall))
         provider = self.scenario.providers[candidates[closest]]
         all_short = [band for b, band in enumerate(BANDS) if (short[:, b] > 0).all()]
         bands = " and ".join(f"{band}" for band in all_short)
-        gaps = ", ".join(
+        gaps = " and ".join(
             f"{int(short[closest, b]):,} minutes short in the {band} band"
             for b, band in enumerate(BANDS)
             if short[closest, b] > 0
         )
         if short_total[closest] > 0:
-            gaps = ", ".join(filter(None, [gaps, f"{int(short_total[closest]) / 60:.1f} hours over its weekly cap"]))
+            gaps = ", ".join(
+                filter(
+                    None, [gaps, f"{int(short_total[closest]) / 60:.1f} hours over its weekly cap"]
+                )
+            )
         where = f"full in the {bands} band" if all_short else "full"
         count = len(candidates)
-        noun = "provider is" if count == 1 else f"{count} eligible providers are"
-        return "capacity", f"The {noun} {where}; the closest, {provider.name}, is {gaps}."
+        if count == 1:
+            return "capacity", f"The only eligible provider, {provider.name}, is {gaps}."
+        return "capacity", (
+            f"All {count} eligible providers are {where}; the closest, {provider.name}, is {gaps}."
+        )

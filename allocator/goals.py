@@ -36,7 +36,9 @@ class PairTable:
     @classmethod
     def of(cls, eligibility: Eligibility, arrays: BookArrays) -> PairTable:
         package, provider = eligibility.pairs
-        return cls(eligibility.scenario, arrays, package.astype(np.int64), provider.astype(np.int64))
+        return cls(
+            eligibility.scenario, arrays, package.astype(np.int64), provider.astype(np.int64)
+        )
 
     def __len__(self) -> int:
         return len(self.package)
@@ -104,7 +106,7 @@ class PairTable:
         raise ValueError(f"{goal} is not a per-pair goal")
 
     def ranking_key(self, goals: tuple[Goal, ...]) -> np.ndarray:
-        """(pairs × separable goals) with lower always better: the lexicographic order of options."""
+        """(pairs × separable goals), lower always better: the lexicographic order of options."""
         columns = [
             -self.coefficients(g) if g in MAXIMISED else self.coefficients(g)
             for g in goals
@@ -158,7 +160,10 @@ def preference_matrix(scenario: Scenario) -> np.ndarray:
     for p, provider in enumerate(providers):
         speaks[[languages.index(lang) for lang in provider.languages], p] = True
     language = np.array(
-        [languages.index(k.language) if k.language in languages else len(languages) for k in packages],
+        [
+            languages.index(k.language) if k.language in languages else len(languages)
+            for k in packages
+        ],
         dtype=np.int64,
     )
     ids = np.array([p.id for p in providers], dtype=object)
@@ -175,12 +180,15 @@ def preference_matrix(scenario: Scenario) -> np.ndarray:
 
 
 def preferences_requested(scenario: Scenario) -> np.ndarray:
-    """(packages × preference) bool: which preferences each person expressed and the policy counts."""
+    """(packages × preference) bool: preferences each person expressed that the policy counts."""
     soft_gender = scenario.policy.hard_filters.same_gender == "soft"
     return np.array(
         [
-            (soft_gender and k.gender_preference is not None, k.language is not None,
-             k.preferred_provider is not None)
+            (
+                soft_gender and k.gender_preference is not None,
+                k.language is not None,
+                k.preferred_provider is not None,
+            )
             for k in scenario.packages
         ],
         dtype=bool,

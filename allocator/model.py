@@ -134,7 +134,7 @@ class _Record(BaseModel):
 
 
 class Visit(_Record):
-    """One call in the weekly pattern: on these days, in this band, this long, with 1 or 2 carers."""
+    """One call in the weekly pattern: on these days, in this band, this long, 1 or 2 carers."""
 
     days: Days
     band: Band

@@ -98,7 +98,9 @@ class Policy(_Section):
         for zone, definition in self.zones.items():
             for prefix in definition.postcodes:
                 if prefix in owner and owner[prefix] != zone:
-                    raise ValueError(f"postcode prefix {prefix} is in zones {owner[prefix]} and {zone}")
+                    raise ValueError(
+                        f"postcode prefix {prefix} is in zones {owner[prefix]} and {zone}"
+                    )
                 owner[prefix] = zone
         return self
 
@@ -116,4 +118,8 @@ class Policy(_Section):
         return None
 
     def tier_position(self, tier: int) -> int:
-        return self.cascade.tiers.index(tier) if tier in self.cascade.tiers else len(self.cascade.tiers)
+        return (
+            self.cascade.tiers.index(tier)
+            if tier in self.cascade.tiers
+            else len(self.cascade.tiers)
+        )

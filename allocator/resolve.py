@@ -62,6 +62,7 @@ def _resolve_providers(
     duplicated = _duplicates([p.id for p in scenario.providers])
     resolved = []
     for index, provider in enumerate(scenario.providers):
+
         def error(field: str, message: str, row: int = sources.provider_row(index)) -> None:
             errors.append(InputError(sources.providers, row, field, message))
 
@@ -90,6 +91,7 @@ def _resolve_packages(
     duplicated = _duplicates([k.id for k in scenario.packages])
     resolved = []
     for index, package in enumerate(scenario.packages):
+
         def error(field: str, message: str, row: int = sources.package_row(index)) -> None:
             errors.append(InputError(sources.packages, row, field, message))
 
@@ -110,7 +112,10 @@ def _resolve_packages(
         if package.zone is not None and package.zone not in policy.zones:
             error("zone", f"zone {package.zone!r} is not a zone of policy {policy.label}")
         elif zone is None:
-            error("zone", f"postcode {package.postcode} is in no zone of policy {policy.label}; give a zone")
+            error(
+                "zone",
+                f"postcode {package.postcode} is in no zone of policy {policy.label}; give a zone",
+            )
         else:
             update["zone"] = zone
         if package.lat is None or package.lon is None:
@@ -129,7 +134,9 @@ def _check_vocabulary(tags: tuple[str, ...], scenario: Scenario, error) -> None:
         return
     for tag in tags:
         if tag not in known:
-            error("specialisms", f"specialism {tag!r} is not one of the policy's: {', '.join(known)}")
+            error(
+                "specialisms", f"specialism {tag!r} is not one of the policy's: {', '.join(known)}"
+            )
 
 
 def _pinned_capacity(
@@ -152,7 +159,8 @@ def _pinned_capacity(
                     sources.providers,
                     row_of[provider_id],
                     f"{band}_minutes",
-                    f"pinned placements need {minutes:,} {band} minutes but capacity is {capacity:,}",
+                    f"pinned placements need {minutes:,} {band} minutes "
+                    f"but capacity is {capacity:,}",
                 )
             )
     for provider_id, provider in by_id.items():
@@ -163,7 +171,8 @@ def _pinned_capacity(
                     sources.providers,
                     row_of[provider_id],
                     "max_weekly_hours",
-                    f"pinned placements need {total / 60:.1f} hours but the cap is {provider.max_weekly_hours:g}",
+                    f"pinned placements need {total / 60:.1f} hours "
+                    f"but the cap is {provider.max_weekly_hours:g}",
                 )
             )
     return errors

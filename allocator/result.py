@@ -1,4 +1,4 @@
-"""What a strategy returns: placements and unplaced packages, each explained, and solve statistics."""
+"""What a strategy returns: placements and unplaced packages, each explained, and statistics."""
 
 from __future__ import annotations
 
@@ -59,5 +59,5 @@ class Allocation:
 
     @property
     def reproducible(self) -> bool:
-        """False if a level stopped on the wall clock, where a slower machine may answer otherwise."""
+        """False if a level stopped on the wall clock: a slower machine may answer otherwise."""
         return not any(level.hit_wall_clock for level in self.levels)

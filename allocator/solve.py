@@ -8,6 +8,7 @@ within the wall-clock limit.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,12 +16,20 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
+from allocator.cascade import place_greedily
 from allocator.goals import MAXIMISED, PairTable
 from allocator.model import BANDS
 from allocator.policy import Goal
 
 FAIRNESS_SCALE = 1000
 """Fairness is measured in per-mille of a provider's weekly capacity."""
+
+EXACT_INTEGER_LIMIT = 2**53
+"""CP-SAT reports objectives as doubles: beyond this, integers are no longer exact."""
+
+TIME_WEIGHT = {Goal.URGENT_HOURS: 3, Goal.HOURS_PLACED: 3}
+"""Share of the time budget per level (others 1): the placement levels decide unmet need, the
+sector's biggest failure, and are the hardest to solve; time a level does not use passes on."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +87,9 @@ class LexicographicModel:
 
     def _provider_rows(self) -> list[np.ndarray]:
         order = np.argsort(self.pairs.provider, kind="stable")
-        bounds = np.searchsorted(self.pairs.provider[order], np.arange(len(self.pairs.scenario.providers) + 1))
+        bounds = np.searchsorted(
+            self.pairs.provider[order], np.arange(len(self.pairs.scenario.providers) + 1)
+        )
         return [order[bounds[p] : bounds[p + 1]] for p in range(len(bounds) - 1)]
 
     def _capacities(self) -> None:
@@ -114,6 +125,34 @@ class LexicographicModel:
         rows = np.flatnonzero(coefficients)
         return self._weighted(rows, coefficients[rows])
 
+    def magnitude(self, goal: Goal) -> int:
+        """An upper bound on the goal's value (all coefficients are non-negative)."""
+        if goal is Goal.FAIRNESS:
+            return FAIRNESS_SCALE
+        best = np.zeros(len(self.pairs.scenario.packages), dtype=np.int64)
+        np.maximum.at(best, self.pairs.package, self.pairs.coefficients(goal))
+        return int(best.sum())
+
+    def _tie_break(self, goal: Goal, following: Sequence[Goal]) -> tuple[int, cp_model.LinearExprT]:
+        """(scale, term): optimising `scale * goal + term` is exactly lexicographic in (goal, next).
+
+        The term is the next goal turned to the same sense and kept within [0, R], with
+        scale = R + 1, so no amount of it can outweigh one unit of the goal. Each level then
+        hands the next a solution that is already good for it, which matters because a level
+        fixed at its optimum leaves the solver little room to repair a poor start. Skipped where
+        the scaled objective would not be exact in a double.
+        """
+        if not following:
+            return 1, 0
+        after = following[0]
+        reach = self.magnitude(after)
+        if (reach + 1) * max(self.magnitude(goal), 1) >= EXACT_INTEGER_LIMIT:
+            return 1, 0
+        term = self.objective(after)
+        if (after in MAXIMISED) != (goal in MAXIMISED):
+            term = reach - term
+        return reach + 1, term
+
     def evaluate(self, goal: Goal, chosen: np.ndarray) -> int:
         """The goal's value for a given choice of pairs, computed without the solver."""
         if goal is Goal.FAIRNESS:
@@ -127,24 +166,28 @@ class LexicographicModel:
         start: np.ndarray,
         progress: Progress | None = None,
     ) -> tuple[np.ndarray, list[LevelOutcome]]:
-        """Optimise each goal in turn from the feasible `start`; return chosen pairs and outcomes."""
+        """Optimise each goal in turn from the feasible `start`; return the plan and outcomes."""
         chosen = start.copy()
         outcomes: list[LevelOutcome] = []
         deadline = time.monotonic() + params.time_limit_s
         for level, goal in enumerate(goals):
             if progress:
                 progress(level, len(goals), goal)
-            budget = max(deadline - time.monotonic(), 0.05) / (len(goals) - level)
+            weights = [TIME_WEIGHT.get(g, 1) for g in goals[level:]]
+            budget = max(deadline - time.monotonic(), 0.05) * weights[0] / sum(weights)
             maximise = goal in MAXIMISED
             expression = self.objective(goal)
+            scale, tie_break = self._tie_break(goal, goals[level + 1 : level + 2])
             if maximise:
-                self.model.maximize(expression)
+                self.model.maximize(expression * scale + tie_break)
             else:
-                self.model.minimize(expression)
+                self.model.minimize(expression * scale + tie_break)
             self.model.clear_hints()
             for var, value in zip(self.x, chosen, strict=True):
                 self.model.add_hint(var, bool(value))
-            chosen, outcome = self._solve_level(goal, maximise, budget, params, chosen)
+            chosen, outcome = self._solve_level(goal, maximise, scale, budget, params, chosen)
+            if all(g in MAXIMISED for g in goals[: level + 1]):
+                chosen, outcome = self._fill(goal, chosen, outcome)
             outcomes.append(outcome)
             if maximise:
                 self.model.add(expression >= outcome.value)
@@ -152,8 +195,30 @@ class LexicographicModel:
                 self.model.add(expression <= outcome.value)
         return chosen, outcomes
 
+    def _fill(
+        self, goal: Goal, chosen: np.ndarray, outcome: LevelOutcome
+    ) -> tuple[np.ndarray, LevelOutcome]:
+        """Place any package that still fits somewhere, if the solver stopped short of doing so.
+
+        Adding a placement never lowers a maximised goal, so while every level so far maximises,
+        this can only improve the plan; it closes the gap a time-limited level leaves behind.
+        """
+        keys = self.pairs.ranking_key(tuple(self.pairs.scenario.policy.goals))
+        filled = place_greedily(self.pairs, chosen, tuple(keys.T[::-1]))
+        value = self.evaluate(goal, filled)
+        if value <= outcome.value:
+            return chosen, outcome
+        optimal = value == outcome.bound
+        return filled, dataclasses.replace(outcome, value=value, optimal=optimal)
+
     def _solve_level(
-        self, goal: Goal, maximise: bool, budget: float, params: SolveParams, incumbent: np.ndarray
+        self,
+        goal: Goal,
+        maximise: bool,
+        scale: int,
+        budget: float,
+        params: SolveParams,
+        incumbent: np.ndarray,
     ) -> tuple[np.ndarray, LevelOutcome]:
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = budget
@@ -167,11 +232,12 @@ class LexicographicModel:
         incumbent_value = self.evaluate(goal, incumbent)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             found = np.array([solver.boolean_value(v) for v in self.x], dtype=bool)
-            value = int(round(solver.objective_value))
-            better = value > incumbent_value if maximise else value < incumbent_value
-            if better or value == incumbent_value:
+            value = self.evaluate(goal, found)
+            if (value >= incumbent_value) if maximise else (value <= incumbent_value):
                 incumbent, incumbent_value = found, value
-            bound = int(round(solver.best_objective_bound))
+            combined = int(round(solver.best_objective_bound))
+            # The tie-break term lies in [0, R] with R < scale.
+            bound = combined // scale if maximise else -((scale - 1 - combined) // scale)
         else:
             bound = _trivial_bound(self, goal, maximise)
         optimal = status == cp_model.OPTIMAL or incumbent_value == bound
@@ -200,9 +266,11 @@ def _trivial_bound(model: LexicographicModel, goal: Goal, maximise: bool) -> int
 
 
 def peak_utilisation(pairs: PairTable, chosen: np.ndarray) -> int:
-    """Highest load among providers, in per-mille of weekly capacity, rounded up as the model does."""
+    """Highest provider load in per-mille of weekly capacity, rounded up as the model does."""
     load = np.bincount(
-        pairs.provider[chosen], weights=pairs.minutes[chosen], minlength=len(pairs.scenario.providers)
+        pairs.provider[chosen],
+        weights=pairs.minutes[chosen],
+        minlength=len(pairs.scenario.providers),
     )
     capacity = pairs.arrays.capacity.sum(axis=1)
     with_capacity = capacity > 0

@@ -75,7 +75,10 @@ def _write_all(
         )
         table.to_csv(folder / "comparison.csv")
     (folder / "kpis.json").write_text(
-        json.dumps({"strategy": document["strategy"], "kpis": kpis.summary, "levels": document["levels"]}, indent=2)
+        json.dumps(
+            {"strategy": document["strategy"], "kpis": kpis.summary, "levels": document["levels"]},
+            indent=2,
+        )
         + "\n",
         encoding="utf-8",
     )

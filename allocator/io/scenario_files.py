@@ -26,13 +26,34 @@ from allocator.resolve import Sources, resolve
 from allocator.scenario import Scenario
 
 PROVIDER_COLUMNS = (
-    "id", "name", "zones", "base_postcode", *(f"{b}_minutes" for b in BANDS), "double_up",
-    "specialisms", "languages", "same_gender", "rate_gbp_per_hour", "zone_rates", "cqc_rating",
-    "status", "max_weekly_hours",
+    "id",
+    "name",
+    "zones",
+    "base_postcode",
+    *(f"{b}_minutes" for b in BANDS),
+    "double_up",
+    "specialisms",
+    "languages",
+    "same_gender",
+    "rate_gbp_per_hour",
+    "zone_rates",
+    "cqc_rating",
+    "status",
+    "max_weekly_hours",
 )
 PACKAGE_COLUMNS = (
-    "id", "postcode", "zone", "visits", "specialisms", "gender_preference", "language",
-    "preferred_provider", "excluded_providers", "urgency", "referral_date", "current_provider",
+    "id",
+    "postcode",
+    "zone",
+    "visits",
+    "specialisms",
+    "gender_preference",
+    "language",
+    "preferred_provider",
+    "excluded_providers",
+    "urgency",
+    "referral_date",
+    "current_provider",
     "pinned",
 )
 REQUIRED = {
@@ -43,7 +64,7 @@ OPTIONAL_COORDINATES = ("lat", "lon")
 
 
 def load_scenario(path: Path, postcodes: PostcodeIndex | None = None) -> Scenario:
-    """A resolved scenario from a folder or a `.json` file; raises ScenarioError with every problem."""
+    """A resolved scenario from a folder or `.json` file; ScenarioError lists every problem."""
     path = Path(path)
     postcodes = postcodes or load_postcode_index()
     if path.is_dir():
@@ -71,14 +92,20 @@ def _validate_records(
             rows.append(row)
         except ValidationError as invalid:
             for problem in invalid.errors():
-                errors.append(InputError(source, row, field_name(problem["loc"]), _message(problem)))
+                errors.append(
+                    InputError(source, row, field_name(problem["loc"]), _message(problem))
+                )
     return built, rows
 
 
 def _message(problem: Any) -> str:
     message = str(problem["msg"]).removeprefix("Value error, ")
     given = problem.get("input")
-    if problem["type"] != "missing" and isinstance(given, str | int | float) and repr(given) not in message:
+    if (
+        problem["type"] != "missing"
+        and isinstance(given, str | int | float)
+        and repr(given) not in message
+    ):
         message += f" (got {given!r})"
     return message
 
@@ -131,8 +158,12 @@ def _read_folder(folder: Path, postcodes: PostcodeIndex) -> Scenario:
             errors.append(InputError("policy.toml", None, None, f"not valid TOML: {bad}"))
     providers = _csv_records(folder, "providers.csv", PROVIDER_COLUMNS, _provider_record, errors)
     packages = _csv_records(folder, "packages.csv", PACKAGE_COLUMNS, _package_record, errors)
-    built_providers = _validate_records(Provider, providers, "providers.csv", _provider_field, errors)
-    built_packages = _validate_records(CarePackage, packages, "packages.csv", _package_field, errors)
+    built_providers = _validate_records(
+        Provider, providers, "providers.csv", _provider_field, errors
+    )
+    built_packages = _validate_records(
+        CarePackage, packages, "packages.csv", _package_field, errors
+    )
     sources = Sources("providers.csv", "packages.csv", "policy.toml")
     return _assemble(policy, built_providers, built_packages, sources, postcodes, errors)
 
@@ -157,7 +188,11 @@ def _csv_records(
     allowed = set(columns) | set(OPTIONAL_COORDINATES)
     for column in frame.columns:
         if column not in allowed:
-            errors.append(InputError(name, None, column, f"unknown column; expected some of {', '.join(columns)}"))
+            errors.append(
+                InputError(
+                    name, None, column, f"unknown column; expected some of {', '.join(columns)}"
+                )
+            )
     missing = [c for c in REQUIRED[name] if c not in frame.columns]
     for column in missing:
         errors.append(InputError(name, None, column, "required column is missing"))
@@ -197,7 +232,9 @@ def _provider_record(cells: dict[str, str]) -> dict[str, Any]:
         zones = []
         for part in _pairs(cells["zones"], "zones"):
             if len(part) > 3:
-                raise _CellError("zones", f"cannot read {':'.join(part)!r}: expected zone:tier[:rank]")
+                raise _CellError(
+                    "zones", f"cannot read {':'.join(part)!r}: expected zone:tier[:rank]"
+                )
             zones.append(dict(zip(("zone", "tier", "rank"), part, strict=False)))
         record["zones"] = zones
     record["capacity_minutes"] = {b.value: cells.get(f"{b}_minutes", "0") for b in BANDS}
@@ -248,11 +285,15 @@ def _read_json(path: Path, postcodes: PostcodeIndex) -> Scenario:
     return scenario_from_document(document, postcodes, name)
 
 
-def scenario_from_document(document: Any, postcodes: PostcodeIndex, name: str = "request") -> Scenario:
+def scenario_from_document(
+    document: Any, postcodes: PostcodeIndex, name: str = "request"
+) -> Scenario:
     """A resolved scenario from a parsed JSON document (the API's request body)."""
     errors: list[InputError] = []
     if not isinstance(document, dict):
-        raise ScenarioError([InputError(name, None, None, "expected an object with policy, providers, packages")])
+        raise ScenarioError(
+            [InputError(name, None, None, "expected an object with policy, providers, packages")]
+        )
     for key in sorted(set(document) - {"policy", "providers", "packages"}):
         errors.append(InputError(name, None, key, "unknown key"))
     sources = Sources(f"{name} providers", f"{name} packages", f"{name} policy")

@@ -1,4 +1,4 @@
-"""The one-column visit pattern brokers can read and type, e.g. 'daily morning 45x2; Mon,Thu tea 30'.
+"""The one-column visit pattern brokers read and type, e.g. 'daily morning 45x2; Mon,Thu tea 30'.
 
 Grammar: calls separated by ';', each `<days> <band> <minutes>[x2]`, where days is `daily`,
 `weekdays`, `weekends`, or a comma list of days and ranges (`Mon-Fri`, `Mon,Wed,Fri`, `Sat-Sun`).
@@ -15,7 +15,9 @@ _NAMED_DAYS = {
     "weekdays": DAYS[:5],
     "weekends": DAYS[5:],
 }
-_CALL = re.compile(r"^(?P<days>\S+)\s+(?P<band>[a-z]+)\s+(?P<minutes>-?\d+)(?:\s*x\s*(?P<carers>\d))?$")
+_CALL = re.compile(
+    r"^(?P<days>\S+)\s+(?P<band>[a-z]+)\s+(?P<minutes>-?\d+)(?:\s*x\s*(?P<carers>\d))?$"
+)
 
 
 def parse_visits(text: str) -> list[dict[str, object]]:
@@ -29,7 +31,9 @@ def parse_visits(text: str) -> list[dict[str, object]]:
             continue
         match = _CALL.match(call.lower())
         if not match:
-            raise ValueError(f"cannot read call {call!r}: expected e.g. 'daily morning 30' or 'Mon-Fri tea 45x2'")
+            raise ValueError(
+                f"cannot read call {call!r}: expected e.g. 'daily morning 30' or 'Mon-Fri tea 45x2'"
+            )
         band = match["band"]
         if band not in Band.__members__.values():
             raise ValueError(f"unknown time band {band!r} in {call!r}: use {', '.join(Band)}")
