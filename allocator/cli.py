@@ -51,7 +51,7 @@ def _allocate(args: argparse.Namespace) -> int:
     try:
         scenario = load_scenario(args.scenario)
     except ScenarioError as rejected:
-        Console(stderr=True).print(f"[bold red]{args.scenario}[/]: {rejected}", highlight=False)
+        Console(stderr=True).print(f"{args.scenario}: {rejected}", markup=False, highlight=False)
         return 2
     strategy = Strategy(args.strategy)
     params = SolveParams(time_limit_s=args.time_limit, seed=args.seed)

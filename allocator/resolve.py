@@ -10,11 +10,13 @@ problem is collected, so a broker fixes the file once.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from allocator.errors import InputError, ScenarioError
 from allocator.geography import PostcodeIndex
 from allocator.model import BANDS, CarePackage, Provider
+from allocator.policy import Policy
 from allocator.scenario import Scenario
 
 
@@ -28,6 +30,10 @@ class Sources:
     provider_rows: tuple[int, ...] | None = None
     """The input row of each provider, where rows that failed to parse were left out."""
     package_rows: tuple[int, ...] | None = None
+    provider_ids: tuple[tuple[int, str], ...] | None = None
+    """(row, id) of every provider given, including rows that failed to parse, so duplicate and
+    reference checks are not fooled by one bad cell elsewhere in a row."""
+    package_ids: tuple[tuple[int, str], ...] | None = None
 
     def provider_row(self, index: int) -> int:
         return self.provider_rows[index] if self.provider_rows else index + 1
@@ -41,37 +47,65 @@ def resolve(scenario: Scenario, postcodes: PostcodeIndex, sources: Sources = Sou
 
     Row numbers in errors are 1-based positions in the providers and packages lists.
     """
-    errors: list[InputError] = []
-    providers = _resolve_providers(scenario, postcodes, sources, errors)
-    packages = _resolve_packages(scenario, postcodes, sources, errors)
-    if not errors:
-        errors += _pinned_capacity(providers, packages, sources)
+    providers, packages, errors = resolve_records(
+        scenario.policy, scenario.providers, scenario.packages, postcodes, sources
+    )
     if errors:
         raise ScenarioError(errors)
     return scenario.model_copy(update={"providers": providers, "packages": packages})
 
 
-def _duplicates(ids: list[str]) -> set[str]:
-    return {i for i, n in Counter(ids).items() if n > 1}
+def resolve_records(
+    policy: Policy | None,
+    providers: Sequence[Provider],
+    packages: Sequence[CarePackage],
+    postcodes: PostcodeIndex,
+    sources: Sources,
+) -> tuple[tuple[Provider, ...], tuple[CarePackage, ...], list[InputError]]:
+    """Resolve what can be resolved and collect every problem; checks needing the policy are
+    skipped when it is None (itself invalid), so the other files' errors still come out."""
+    provider_ids = sources.provider_ids or tuple(
+        (sources.provider_row(i), p.id) for i, p in enumerate(providers)
+    )
+    package_ids = sources.package_ids or tuple(
+        (sources.package_row(i), k.id) for i, k in enumerate(packages)
+    )
+    errors = _duplicate_errors(sources.providers, "provider", provider_ids)
+    errors += _duplicate_errors(sources.packages, "package", package_ids)
+    resolved_providers = _resolve_providers(policy, providers, postcodes, sources, errors)
+    known = {given for _, given in provider_ids}
+    resolved_packages = _resolve_packages(policy, packages, known, postcodes, sources, errors)
+    if not errors:
+        errors += _pinned_capacity(resolved_providers, resolved_packages, sources)
+    return resolved_providers, resolved_packages, errors
+
+
+def _duplicate_errors(source: str, kind: str, ids: tuple[tuple[int, str], ...]) -> list[InputError]:
+    counts = Counter(given for _, given in ids)
+    return [
+        InputError(source, row, "id", f"duplicate {kind} id {given!r}")
+        for row, given in ids
+        if counts[given] > 1
+    ]
 
 
 def _resolve_providers(
-    scenario: Scenario, postcodes: PostcodeIndex, sources: Sources, errors: list[InputError]
+    policy: Policy | None,
+    providers: Sequence[Provider],
+    postcodes: PostcodeIndex,
+    sources: Sources,
+    errors: list[InputError],
 ) -> tuple[Provider, ...]:
-    policy = scenario.policy
-    duplicated = _duplicates([p.id for p in scenario.providers])
     resolved = []
-    for index, provider in enumerate(scenario.providers):
+    for index, provider in enumerate(providers):
 
         def error(field: str, message: str, row: int = sources.provider_row(index)) -> None:
             errors.append(InputError(sources.providers, row, field, message))
 
-        if provider.id in duplicated:
-            error("id", f"duplicate provider id {provider.id!r}")
         for service in provider.zones:
-            if service.zone not in policy.zones:
+            if policy is not None and service.zone not in policy.zones:
                 error("zones", f"zone {service.zone!r} is not a zone of policy {policy.label}")
-        _check_vocabulary(provider.specialisms, scenario, error)
+        _check_vocabulary(provider.specialisms, policy, error)
         update = {}
         if provider.lat is None or provider.lon is None:
             location = postcodes.locate(provider.base_postcode)
@@ -84,19 +118,19 @@ def _resolve_providers(
 
 
 def _resolve_packages(
-    scenario: Scenario, postcodes: PostcodeIndex, sources: Sources, errors: list[InputError]
+    policy: Policy | None,
+    packages: Sequence[CarePackage],
+    provider_ids: set[str],
+    postcodes: PostcodeIndex,
+    sources: Sources,
+    errors: list[InputError],
 ) -> tuple[CarePackage, ...]:
-    policy = scenario.policy
-    provider_ids = {p.id for p in scenario.providers}
-    duplicated = _duplicates([k.id for k in scenario.packages])
     resolved = []
-    for index, package in enumerate(scenario.packages):
+    for index, package in enumerate(packages):
 
         def error(field: str, message: str, row: int = sources.package_row(index)) -> None:
             errors.append(InputError(sources.packages, row, field, message))
 
-        if package.id in duplicated:
-            error("id", f"duplicate package id {package.id!r}")
         for field in ("preferred_provider", "current_provider"):
             value = getattr(package, field)
             if value is not None and value not in provider_ids:
@@ -106,18 +140,20 @@ def _resolve_packages(
                 error("excluded_providers", f"no provider has id {excluded!r}")
         if package.pinned and package.current_provider in package.excluded_providers:
             error("pinned", f"pinned to {package.current_provider!r}, which the package excludes")
-        _check_vocabulary(package.specialisms, scenario, error)
+        _check_vocabulary(package.specialisms, policy, error)
         update: dict[str, object] = {}
-        zone = package.zone or policy.zone_for_postcode(package.postcode)
-        if package.zone is not None and package.zone not in policy.zones:
-            error("zone", f"zone {package.zone!r} is not a zone of policy {policy.label}")
-        elif zone is None:
-            error(
-                "zone",
-                f"postcode {package.postcode} is in no zone of policy {policy.label}; give a zone",
-            )
-        else:
-            update["zone"] = zone
+        if policy is not None:
+            zone = package.zone or policy.zone_for_postcode(package.postcode)
+            if package.zone is not None and package.zone not in policy.zones:
+                error("zone", f"zone {package.zone!r} is not a zone of policy {policy.label}")
+            elif zone is None:
+                error(
+                    "zone",
+                    f"postcode {package.postcode} is in no zone of policy {policy.label}; "
+                    "give a zone",
+                )
+            else:
+                update["zone"] = zone
         if package.lat is None or package.lon is None:
             location = postcodes.locate(package.postcode)
             if location is None:
@@ -128,8 +164,10 @@ def _resolve_packages(
     return tuple(resolved)
 
 
-def _check_vocabulary(tags: tuple[str, ...], scenario: Scenario, error) -> None:  # noqa: ANN001
-    known = scenario.policy.specialisms
+def _check_vocabulary(
+    tags: tuple[str, ...], policy: Policy | None, error: Callable[[str, str], None]
+) -> None:
+    known = policy.specialisms if policy is not None else None
     if known is None:
         return
     for tag in tags:
@@ -147,7 +185,7 @@ def _pinned_capacity(
     by_id = {p.id: p for p in providers}
     load = {(p.id, band): 0 for p in providers for band in BANDS}
     for package in packages:
-        if package.pinned and package.current_provider is not None:
+        if package.pinned and package.current_provider in by_id:
             for band, minutes in package.carer_minutes_by_band().items():
                 load[package.current_provider, band] += minutes
     errors = []

@@ -91,10 +91,15 @@ def _records(items: tuple[Any, ...], kind: type) -> pd.DataFrame:
 
 
 def _swap_into_place(staging: Path, out_dir: Path) -> None:
-    if out_dir.exists():
-        retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
-        out_dir.replace(retired / out_dir.name)
+    if not out_dir.exists():
         staging.replace(out_dir)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
+    out_dir.replace(retired / out_dir.name)
+    try:
+        staging.replace(out_dir)
+    except BaseException:
+        (retired / out_dir.name).replace(out_dir)
+        raise
+    finally:
         shutil.rmtree(retired, ignore_errors=True)
-    else:
-        staging.replace(out_dir)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from allocator.io.geo_tables import load_postcode_index
 from allocator.io.visit_text import parse_visits
 from allocator.model import BANDS, CarePackage, Provider
 from allocator.policy import Policy
-from allocator.resolve import Sources, resolve
+from allocator.resolve import Sources, resolve_records
 from allocator.scenario import Scenario
 
 PROVIDER_COLUMNS = (
@@ -77,25 +78,63 @@ def load_scenario(path: Path, postcodes: PostcodeIndex | None = None) -> Scenari
 # -- shared: records to models ---------------------------------------------------------------
 
 
+@dataclass
+class _Row:
+    """One input record as plain data, with the fields whose cells already produced an error."""
+
+    row: int | None
+    data: Any
+    reported: set[str] = field(default_factory=set)
+
+    @property
+    def id(self) -> str | None:
+        given = self.data.get("id") if isinstance(self.data, dict) else None
+        return given if isinstance(given, str) else None
+
+
+@dataclass
+class _Parsed:
+    models: list[Any]
+    rows: list[int]
+    ids: list[tuple[int, str]]
+    """(row, id) of every record that gave an id, valid or not."""
+
+
 def _validate_records(
     model: type[BaseModel],
-    records: Iterable[tuple[int, dict[str, Any]]],
+    records: list[_Row],
     source: str,
-    field_name: Callable[[tuple[int | str, ...]], str],
+    field_name: Callable[[tuple[int | str, ...]], str | None],
     errors: list[InputError],
-) -> tuple[list[Any], list[int]]:
-    """Models for the records that are valid, their row numbers, and an error per bad field."""
-    built, rows = [], []
-    for row, record in records:
+) -> _Parsed:
+    """Models for the records that are valid, and an error for every bad field of the others."""
+    given = [(r.row or i, r.id) for i, r in enumerate(records, start=1) if r.id is not None]
+    parsed = _Parsed([], [], given)
+    for record in records:
         try:
-            built.append(model.model_validate(record))
-            rows.append(row)
+            built = model.model_validate(record.data)
         except ValidationError as invalid:
-            for problem in invalid.errors():
-                errors.append(
-                    InputError(source, row, field_name(problem["loc"]), _message(problem))
-                )
-    return built, rows
+            for problem in _worth_reporting(invalid, record.reported):
+                loc = problem["loc"]
+                errors.append(InputError(source, record.row, field_name(loc), _message(problem)))
+            continue
+        if not record.reported:
+            parsed.models.append(built)
+            parsed.rows.append(record.row or len(parsed.rows) + 1)
+    return parsed
+
+
+def _worth_reporting(invalid: ValidationError, reported: set[str]) -> list[Any]:
+    """Pydantic's errors less echoes: fields already reported, and 'too short' for a list whose
+    items were each reported already."""
+    problems = invalid.errors()
+    locs = [tuple(p["loc"]) for p in problems]
+    return [
+        p
+        for p, loc in zip(problems, locs, strict=True)
+        if not (loc and str(loc[0]) in reported)
+        and not (p["type"] == "too_short" and any(o[: len(loc)] == loc and o != loc for o in locs))
+    ]
 
 
 def _message(problem: Any) -> str:
@@ -112,34 +151,35 @@ def _message(problem: Any) -> str:
 
 def _assemble(
     policy: Policy | None,
-    providers: tuple[list[Provider], list[int]],
-    packages: tuple[list[CarePackage], list[int]],
+    providers: _Parsed,
+    packages: _Parsed,
     sources: Sources,
     postcodes: PostcodeIndex,
     errors: list[InputError],
 ) -> Scenario:
-    if policy is None:
-        raise ScenarioError(errors)
-    scenario = Scenario(policy=policy, providers=tuple(providers[0]), packages=tuple(packages[0]))
-    rows = Sources(
-        sources.providers, sources.packages, sources.policy, tuple(providers[1]), tuple(packages[1])
+    located = replace(
+        sources,
+        provider_rows=tuple(providers.rows),
+        package_rows=tuple(packages.rows),
+        provider_ids=tuple(providers.ids),
+        package_ids=tuple(packages.ids),
     )
-    try:
-        resolved = resolve(scenario, postcodes, rows)
-    except ScenarioError as rejected:
-        errors += rejected.errors
-    if errors:
+    resolved_providers, resolved_packages, problems = resolve_records(
+        policy, providers.models, packages.models, postcodes, located
+    )
+    errors += problems
+    if errors or policy is None:
         raise ScenarioError(errors)
-    return resolved
+    return Scenario(policy=policy, providers=resolved_providers, packages=resolved_packages)
 
 
 def _policy(data: Any, source: str, errors: list[InputError]) -> Policy | None:
-    built, _ = _validate_records(Policy, [(None, data)], source, _dotted, errors)  # type: ignore[list-item]
-    return built[0] if built else None
+    parsed = _validate_records(Policy, [_Row(None, data)], source, _dotted, errors)
+    return parsed.models[0] if parsed.models else None
 
 
-def _dotted(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc)
+def _dotted(loc: tuple[int | str, ...]) -> str | None:
+    return ".".join(str(part) for part in loc) or None
 
 
 # -- folder of CSV files ---------------------------------------------------------------------
@@ -172,9 +212,9 @@ def _csv_records(
     folder: Path,
     name: str,
     columns: tuple[str, ...],
-    convert: Callable[[dict[str, str]], dict[str, Any]],
+    convert: Callable[[dict[str, str], list[_CellError]], dict[str, Any]],
     errors: list[InputError],
-) -> list[tuple[int, dict[str, Any]]]:
+) -> list[_Row]:
     path = folder / name
     if not path.is_file():
         errors.append(InputError(name, None, None, f"missing from {folder}"))
@@ -201,73 +241,80 @@ def _csv_records(
     records = []
     for row, cells in enumerate(frame.to_dict("records"), start=1):
         present = {k: v.strip() for k, v in cells.items() if k in allowed and v.strip() != ""}
-        try:
-            records.append((row, convert(present)))
-        except _CellError as bad:
-            errors.append(InputError(name, row, bad.field, bad.message))
+        unreadable: list[_CellError] = []
+        record = convert(present, unreadable)
+        errors += [InputError(name, row, bad.column, bad.message) for bad in unreadable]
+        records.append(_Row(row, record, {bad.field for bad in unreadable}))
     return records
 
 
-class _CellError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field, self.message = field, message
+@dataclass(frozen=True)
+class _CellError:
+    """A cell that could not be read; `field` is the model field it feeds, `column` the CSV's."""
+
+    column: str
+    field: str
+    message: str
 
 
 def _split(cell: str) -> list[str]:
     return [part.strip() for part in cell.split(";") if part.strip()]
 
 
-def _pairs(cell: str, field: str) -> list[list[str]]:
+def _colon_parts(cell: str, most: int, example: str) -> list[list[str]]:
+    """'North:1:2; South:2' -> [['North', '1', '2'], ['South', '2']]; ValueError if malformed."""
     parts = [[bit.strip() for bit in part.split(":")] for part in _split(cell)]
     for part in parts:
-        if not part[0] or len(part) < 2:
-            raise _CellError(field, f"cannot read {':'.join(part)!r}: expected e.g. 'North:1'")
+        if not part[0] or not 2 <= len(part) <= most:
+            raise ValueError(f"cannot read {':'.join(part)!r}: expected e.g. {example!r}")
     return parts
 
 
-def _provider_record(cells: dict[str, str]) -> dict[str, Any]:
+def _provider_record(cells: dict[str, str], unreadable: list[_CellError]) -> dict[str, Any]:
     record: dict[str, Any] = {k: v for k, v in cells.items() if k in Provider.model_fields}
-    if "zones" in cells:
-        zones = []
-        for part in _pairs(cells["zones"], "zones"):
-            if len(part) > 3:
-                raise _CellError(
-                    "zones", f"cannot read {':'.join(part)!r}: expected zone:tier[:rank]"
-                )
-            zones.append(dict(zip(("zone", "tier", "rank"), part, strict=False)))
-        record["zones"] = zones
     record["capacity_minutes"] = {b.value: cells.get(f"{b}_minutes", "0") for b in BANDS}
-    for field in ("specialisms", "languages"):
-        if field in cells:
-            record[field] = _split(cells[field])
-    if "zone_rates" in cells:
-        record["zone_rates_gbp_per_hour"] = {
-            part[0]: part[1] for part in _pairs(cells["zone_rates"], "zone_rates")
-        }
+    for name in ("specialisms", "languages"):
+        if name in cells:
+            record[name] = _split(cells[name])
+    try:
+        if "zones" in cells:
+            parts = _colon_parts(cells["zones"], 3, "North:1:1; Central:2")
+            record["zones"] = [dict(zip(("zone", "tier", "rank"), p, strict=False)) for p in parts]
+    except ValueError as bad:
+        unreadable.append(_CellError("zones", "zones", str(bad)))
+    try:
+        if "zone_rates" in cells:
+            parts = _colon_parts(cells["zone_rates"], 2, "North:24.50")
+            record["zone_rates_gbp_per_hour"] = dict(parts)
+    except ValueError as bad:
+        unreadable.append(_CellError("zone_rates", "zone_rates_gbp_per_hour", str(bad)))
     return record
 
 
-def _provider_field(loc: tuple[int | str, ...]) -> str:
+def _provider_field(loc: tuple[int | str, ...]) -> str | None:
+    if not loc:
+        return None
     if loc[0] == "capacity_minutes" and len(loc) > 1:
         return f"{loc[1]}_minutes"
     return {"zone_rates_gbp_per_hour": "zone_rates"}.get(str(loc[0]), str(loc[0]))
 
 
-def _package_record(cells: dict[str, str]) -> dict[str, Any]:
+def _package_record(cells: dict[str, str], unreadable: list[_CellError]) -> dict[str, Any]:
     record: dict[str, Any] = {k: v for k, v in cells.items() if k in CarePackage.model_fields}
     if "visits" in cells:
         try:
             record["visits"] = parse_visits(cells["visits"])
         except ValueError as bad:
-            raise _CellError("visits", str(bad)) from None
-    for field in ("specialisms", "excluded_providers"):
-        if field in cells:
-            record[field] = _split(cells[field])
+            unreadable.append(_CellError("visits", "visits", str(bad)))
+    for name in ("specialisms", "excluded_providers"):
+        if name in cells:
+            record[name] = _split(cells[name])
     return record
 
 
-def _package_field(loc: tuple[int | str, ...]) -> str:
+def _package_field(loc: tuple[int | str, ...]) -> str | None:
+    if not loc:
+        return None
     if loc[0] == "visits" and len(loc) > 2:
         return f"visits (call {int(loc[1]) + 1}, {loc[2]})"
     return str(loc[0])
@@ -304,7 +351,7 @@ def scenario_from_document(
         if not isinstance(items, list):
             errors.append(InputError(name, None, key, "expected a list"))
             items = []
-        lists[key] = list(enumerate(items, start=1))
+        lists[key] = [_Row(row, item) for row, item in enumerate(items, start=1)]
     providers = _validate_records(Provider, lists["providers"], sources.providers, _dotted, errors)
     packages = _validate_records(CarePackage, lists["packages"], sources.packages, _dotted, errors)
     return _assemble(policy, providers, packages, sources, postcodes, errors)

@@ -55,19 +55,28 @@ def _parse_days(text: str, call: str) -> tuple[Day, ...]:
         return _NAMED_DAYS[text]
     days: list[Day] = []
     for part in text.split(","):
-        first, _, last = part.partition("-")
-        start, end = _day(first, call), _day(last or first, call)
+        first, dash, last = part.partition("-")
+        start, end = _day(first, call), _day(last if dash else first, call)
         if DAYS.index(end) < DAYS.index(start):
             raise ValueError(f"day range {part!r} runs backwards in {call!r}")
         days.extend(DAYS[DAYS.index(start) : DAYS.index(end) + 1])
     return tuple(days)
 
 
+_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+_DAY_ALIASES = {"tues": Day.TUE, "weds": Day.WED, "thur": Day.THU, "thurs": Day.THU}
+
+
 def _day(text: str, call: str) -> Day:
-    try:
-        return Day(text[:3])
-    except ValueError:
-        raise ValueError(f"unknown day {text!r} in {call!r}") from None
+    """A day from its name, a prefix of it of three letters or more, or a common abbreviation."""
+    if text in _DAY_ALIASES:
+        return _DAY_ALIASES[text]
+    for day, name in zip(DAYS, _DAY_NAMES, strict=True):
+        if len(text) >= 3 and name.startswith(text):
+            return day
+    raise ValueError(f"unknown day {text!r} in {call!r}")
 
 
 def format_visits(visits: tuple[Visit, ...] | list[Visit]) -> str:
