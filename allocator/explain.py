@@ -15,6 +15,7 @@ from allocator.goals import PREFERENCES, PairTable, preference_matrix, preferenc
 from allocator.model import BANDS, CarePackage, Provider
 from allocator.policy import Goal
 from allocator.result import Placement, Strategy, Unplaced
+from allocator.solve import FAIRNESS_SCALE, peak_utilisation
 
 _PREFERENCE_MISSING = {
     "gender": "cannot guarantee a {gender} carer",
@@ -39,6 +40,7 @@ class Explainer:
         self.preferences = preference_matrix(self.scenario)
         self.requested = preferences_requested(self.scenario)
         self.residual, self.residual_total = self._residual_capacity()
+        self.peak = peak_utilisation(pairs, chosen)
         starts = np.searchsorted(pairs.package, np.arange(len(self.scenario.packages) + 1))
         self.rows_of = [np.arange(starts[k], starts[k + 1]) for k in range(len(starts) - 1)]
 
@@ -110,6 +112,14 @@ class Explainer:
                 why,
             )
         level = self._first_difference(i, j)
+        fairness = self._fairness_text(i, j, level) if short is None else None
+        if fairness is not None:
+            position = self.scenario.policy.goals.index(Goal.FAIRNESS) + 1
+            reason = (
+                f"Placed with {self._label(i)}. Decided by goal {position} "
+                f"({Goal.FAIRNESS.description}): {self._label(j)} {fairness}."
+            )
+            return Goal.FAIRNESS.value, reason, alternative, fairness
         if level is None:
             why = (
                 short
@@ -130,6 +140,27 @@ class Explainer:
             f"{self._label(j)} {why}."
         )
         return goal.value, reason, alternative, why
+
+    def _fairness_text(self, i: int, j: int, level: int | None) -> str | None:
+        """Why the alternative lost on fairness, if fairness ranks above the first goal that
+        tells the two apart and moving the package there would raise the plan's peak load."""
+        goals = self.scenario.policy.goals
+        if Goal.FAIRNESS not in goals:
+            return None
+        if level is not None and goals.index(self.goals[level]) < goals.index(Goal.FAIRNESS):
+            return None
+        p = int(self.pairs.provider[j])
+        capacity = int(self.pairs.arrays.capacity[p].sum())
+        if capacity == 0:
+            return None
+        load = capacity - int(self.residual[p].sum()) + int(self.pairs.minutes[i])
+        moved = -(-load * FAIRNESS_SCALE // capacity)
+        if moved <= self.peak:
+            return None
+        return (
+            f"would then be loaded to {moved / 10:.1f}% of its weekly capacity, above the "
+            f"plan's peak of {self.peak / 10:.1f}%"
+        )
 
     def _best_alternative(self, i: int, others: list[int]) -> int:
         if self.strategy is Strategy.CASCADE:
@@ -175,7 +206,8 @@ class Explainer:
         lost = self.preferences[k, chosen] & ~self.preferences[k, alternative]
         reasons = [
             _PREFERENCE_MISSING[name].format(
-                gender=package.gender_preference, language=(package.language or "").title()
+                gender=package.gender_preference,
+                language=(package.language or "").replace("_", " ").title(),
             )
             for name, missing in zip(PREFERENCES, lost, strict=True)
             if missing
@@ -297,6 +329,17 @@ class Explainer:
                     f"{self.scenario.providers[best].name}, offers {int(capacity[:, b].max()):,} "
                     f"{band} minutes a week against the {int(need[b]):,} needed."
                 )
+        short_bands = (need[None, :] > capacity).sum(axis=1)
+        if short_bands.any():
+            closest = int(np.argmin(np.where(short_bands > 0, short_bands, len(BANDS) + 1)))
+            bands = " and ".join(
+                band for b, band in enumerate(BANDS) if need[b] > capacity[closest, b]
+            )
+            return (
+                "No eligible provider offers enough capacity in every band this package needs: "
+                f"the closest, {self.scenario.providers[candidates[closest]].name}, has too "
+                f"little in the {bands} band."
+            )
         return "No eligible provider's weekly cap is large enough for this package."
 
     def _capacity_diagnosis(self, k: int, candidates: np.ndarray) -> tuple[str, str]:
