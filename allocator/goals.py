@@ -19,7 +19,7 @@ from allocator.policy import Goal
 from allocator.scenario import Scenario
 
 MAXIMISED: frozenset[Goal] = frozenset(
-    {Goal.URGENT_HOURS, Goal.HOURS_PLACED, Goal.CONTINUITY, Goal.PREFERENCES}
+    {Goal.EXISTING_CARE, Goal.URGENT_HOURS, Goal.HOURS_PLACED, Goal.CONTINUITY, Goal.PREFERENCES}
 )
 SEPARABLE: tuple[Goal, ...] = tuple(g for g in Goal if g is not Goal.FAIRNESS)
 
@@ -53,6 +53,11 @@ class PairTable:
         urgent = set(self.scenario.policy.urgent)
         flags = np.array([k.urgency in urgent for k in self.scenario.packages], dtype=bool)
         return flags[self.package]
+
+    @cached_property
+    def has_current(self) -> np.ndarray:
+        """The pair's package is already in care with some provider."""
+        return self.arrays.current.any(axis=1)[self.package]
 
     @cached_property
     def is_current(self) -> np.ndarray:
@@ -89,6 +94,8 @@ class PairTable:
     def coefficients(self, goal: Goal) -> np.ndarray:
         """The goal's value per pair (counted in its own sense: see MAXIMISED)."""
         match goal:
+            case Goal.EXISTING_CARE:
+                return self.has_current.astype(np.int64)
             case Goal.URGENT_HOURS:
                 return np.where(self.urgent, self.minutes, 0)
             case Goal.HOURS_PLACED:

@@ -17,6 +17,7 @@ from allocator.model import CqcRating, Urgency
 class Goal(StrEnum):
     """Goals the solver can pursue; the policy orders them."""
 
+    EXISTING_CARE = "existing_care"
     URGENT_HOURS = "urgent_hours"
     HOURS_PLACED = "hours_placed"
     CONTINUITY = "continuity"
@@ -32,6 +33,7 @@ class Goal(StrEnum):
 
 
 _GOAL_DESCRIPTIONS = {
+    Goal.EXISTING_CARE: "keep everyone already receiving care placed",
     Goal.URGENT_HOURS: "place as many urgent hours as possible",
     Goal.HOURS_PLACED: "place as many hours as possible",
     Goal.CONTINUITY: "keep people with their current provider",

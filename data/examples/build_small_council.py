@@ -244,6 +244,7 @@ floor), WIDE-D is capped like Bury's backup providers."""
 POLICY_NAME = "Small council home care framework"
 POLICY_VERSION = "2026.1"
 GOALS = (
+    "existing_care",
     "urgent_hours",
     "hours_placed",
     "continuity",
@@ -252,7 +253,7 @@ GOALS = (
     "cost",
     "travel",
     "fairness",
-)  # domain.md: the common order of priorities
+)  # domain.md's common order of priorities, after keeping existing clients in care
 SPECIALISMS = ("dementia", "learning_disability", "mental_health", "end_of_life", "complex_health")
 
 ATTRIBUTED_FILES = ("- Postcode, boundary and population files:", "- Sources:")
@@ -823,6 +824,8 @@ version = "{POLICY_VERSION}"
 # What the allocator tries to achieve, most important first. A later goal is only pursued among
 # the allocations that do as well as possible on every earlier one: no saving in cost or travel
 # can ever buy back an hour of care left unplaced.
+#   existing_care keep everyone already receiving care placed: no one loses their care so that
+#                 others can be placed (they may still move provider, see continuity)
 #   urgent_hours  place as many hours as possible for the urgent queue (see `urgent` below)
 #   hours_placed  place as many hours of care as possible overall (unmet need comes first)
 #   continuity    keep people with the provider who already cares for them
