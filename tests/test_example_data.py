@@ -111,7 +111,7 @@ def test_rebuild_with_the_same_seed_is_byte_identical(tmp_path: Path) -> None:
 def test_policy_is_the_published_framework(policy: Policy) -> None:
     assert policy.label == "Small council home care framework v2026.1"
     assert [g.value for g in policy.goals] == [
-        "urgent_hours", "hours_placed", "continuity", "cascade",
+        "existing_care", "urgent_hours", "hours_placed", "continuity", "cascade",
         "preferences", "cost", "travel", "fairness",
     ]  # fmt: skip
     assert list(policy.zones) == ["North", "Central", "South"]
