@@ -812,3 +812,35 @@ def test_language_explanation_reads_multi_word_languages_as_words():
     assert placement(allocation, "K").why_not_alternative == (
         "has no carers who speak British Sign Language"
     )
+
+
+# -- existing care --------------------------------------------------------------------------------
+
+
+def dropping_scenario(goals):
+    """E (60, with A) and the urgent U (120) both need A's 120 morning minutes; nobody else can."""
+    return scenario(
+        [provider("A", morning=120)],
+        [
+            package("E", minutes=60, current="A"),
+            package("U", minutes=120, urgency="hospital_discharge"),
+        ],
+        policy(goals),
+    )
+
+
+def test_without_existing_care_an_urgent_referral_displaces_an_existing_client():
+    allocation = solve(dropping_scenario(("urgent_hours", "hours_placed")))
+
+    assert allocation.assignment == {"U": "A"}
+    assert unplaced(allocation, "E").reason_code == "capacity"
+
+
+def test_existing_care_first_keeps_everyone_in_care_before_urgent_hours():
+    allocation = solve(dropping_scenario(("existing_care", "urgent_hours", "hours_placed")))
+
+    assert allocation.assignment == {"E": "A"}
+    assert level_values(allocation) == {"existing_care": 1, "urgent_hours": 0, "hours_placed": 60}
+    assert unplaced(allocation, "U").diagnosis == (
+        "The only eligible provider, Provider A, is 60 minutes short in the morning band."
+    )
