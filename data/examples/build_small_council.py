@@ -43,6 +43,7 @@ DEFAULT_OUT = HERE / "small_council"
 if str(REPO_ROOT) not in sys.path:  # run as a plain script, without installing the project
     sys.path.insert(0, str(REPO_ROOT))
 
+from allocator.io.scenario_files import PACKAGE_COLUMNS, PROVIDER_COLUMNS  # noqa: E402
 from allocator.io.visit_text import format_visits, parse_visits  # noqa: E402
 from allocator.model import (  # noqa: E402
     BANDS,
@@ -259,38 +260,6 @@ SPECIALISMS = ("dementia", "learning_disability", "mental_health", "end_of_life"
 ATTRIBUTED_FILES = ("- Postcode, boundary and population files:", "- Sources:")
 """Geo README: the licence and sources lines to keep wherever the data is shipped, copied verbatim
 from its "Licences and attribution" section (GeoNames data is not used)."""
-
-PROVIDER_COLUMNS = (
-    "id",
-    "name",
-    "zones",
-    "base_postcode",
-    *(f"{b.value}_minutes" for b in BANDS),
-    "double_up",
-    "specialisms",
-    "languages",
-    "same_gender",
-    "rate_gbp_per_hour",
-    "zone_rates",
-    "cqc_rating",
-    "status",
-    "max_weekly_hours",
-)
-PACKAGE_COLUMNS = (
-    "id",
-    "postcode",
-    "zone",
-    "visits",
-    "specialisms",
-    "gender_preference",
-    "language",
-    "preferred_provider",
-    "excluded_providers",
-    "urgency",
-    "referral_date",
-    "current_provider",
-    "pinned",
-)
 
 
 # --- Geography ---------------------------------------------------------------------------------
