@@ -80,6 +80,30 @@ class ZoneDefinition(_Section):
         return tuple(" ".join(v.upper().split()) for v in values)
 
 
+class Rotation(_Section):
+    """Week on / week off (Bury): in `zone`, the provider on its week takes at least `share` of
+    the new referrals placed with the pair that it is eligible for (counted in packages)."""
+
+    zone: str = Field(min_length=1)
+    on: str = Field(min_length=1)
+    off: str = Field(min_length=1)
+    share: float = Field(default=0.8, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _two_providers(self) -> Rotation:
+        if self.on == self.off:
+            raise ValueError("the week-on and week-off providers must differ")
+        return self
+
+
+class Lot(_Section):
+    """A named group of providers (e.g. borough-wide backup), optionally capped in total."""
+
+    name: str = Field(min_length=1)
+    providers: tuple[str, ...] = Field(min_length=1)
+    max_weekly_hours: float | None = Field(default=None, ge=0)
+
+
 class Policy(_Section):
     name: str = Field(min_length=1)
     version: str = Field(min_length=1)
@@ -91,11 +115,20 @@ class Policy(_Section):
     zones: dict[str, ZoneDefinition] = Field(min_length=1)
     specialisms: tuple[str, ...] | None = None
     """The framework's vocabulary of specialisms; when given, anything else is an input error."""
+    rotations: tuple[Rotation, ...] = ()
+    lots: tuple[Lot, ...] = ()
 
     @model_validator(mode="after")
     def _goals_once(self) -> Policy:
         if len(set(self.goals)) != len(self.goals):
             raise ValueError("each goal may appear only once in goals")
+        for rotation in self.rotations:
+            if rotation.zone not in self.zones:
+                raise ValueError(f"rotation zone {rotation.zone!r} is not one of the zones")
+        if len({r.zone for r in self.rotations}) != len(self.rotations):
+            raise ValueError("a zone may have only one rotation")
+        if len({lot.name for lot in self.lots}) != len(self.lots):
+            raise ValueError("lot names must be unique")
         owner: dict[str, str] = {}
         for zone, definition in self.zones.items():
             for prefix in definition.postcodes:
