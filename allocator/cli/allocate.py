@@ -1,10 +1,8 @@
-"""The `allocator` command: `allocator allocate SCENARIO --out DIR [--strategy ...] [--compare]`."""
+"""`allocator allocate SCENARIO --out DIR [--strategy ...] [--compare]`: place and report."""
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -22,15 +20,7 @@ from allocator.scenario import Scenario
 from allocator.solve import SolveParams
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    return int(args.run(args))
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="allocator", description=__doc__)
-    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+def register(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser("allocate", help="place a scenario's packages and report")
     run.add_argument("scenario", type=Path, help="scenario folder or .json file")
     run.add_argument("--out", type=Path, required=True, help="folder for the result files")
@@ -43,7 +33,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
     run.set_defaults(run=_allocate)
-    return parser
 
 
 def _allocate(args: argparse.Namespace) -> int:
@@ -167,7 +156,3 @@ def _comparison(kpis: Kpis, allocation: Allocation, baseline: tuple[Allocation, 
         a, b = float(frame.loc[key, theirs]), float(frame.loc[key, ours])
         table.add_row(label, f"{a:,.2f}", f"{b:,.2f}", f"{b - a:+,.2f}")
     return table
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,24 @@
+"""The `allocator` command line: one module per subcommand, each with a `register` function."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from allocator.cli import allocate
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="allocator", description="Care-package allocation for council home care brokerage."
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    for command in (allocate,):
+        command.register(commands)
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
