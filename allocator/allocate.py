@@ -8,6 +8,7 @@ from allocator.book import BookArrays
 from allocator.cascade import cascade_allocation
 from allocator.eligibility import eligibility
 from allocator.explain import Explainer
+from allocator.framework_rules import FrameworkRules
 from allocator.goals import PairTable
 from allocator.result import Allocation, Strategy
 from allocator.scenario import Scenario
@@ -29,14 +30,15 @@ def allocate(
     arrays = BookArrays.of(scenario)
     allowed = eligibility(scenario, arrays)
     pairs = PairTable.of(allowed, arrays)
-    chosen = cascade_allocation(pairs)
+    rules = FrameworkRules.of(pairs)
+    chosen = cascade_allocation(pairs, rules)
     levels = ()
     if strategy is Strategy.OPTIMISE:
-        model = LexicographicModel(pairs)
+        model = LexicographicModel(pairs, rules)
         goals = scenario.policy.goals
         chosen, outcomes = model.solve(goals, params or SolveParams(), chosen, progress)
         levels = tuple(outcomes)
-    explainer = Explainer(pairs, allowed, chosen, strategy)
+    explainer = Explainer(pairs, allowed, rules, chosen, strategy)
     return Allocation(
         strategy=strategy,
         policy=scenario.policy.label,

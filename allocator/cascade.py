@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from allocator.framework_rules import FrameworkRules
 from allocator.goals import PairTable
 from allocator.model import URGENCY_ORDER
 
@@ -29,29 +30,30 @@ def queue_order(pairs: PairTable) -> list[int]:
     )
 
 
-def cascade_allocation(pairs: PairTable) -> np.ndarray:
+def cascade_allocation(pairs: PairTable, rules: FrameworkRules) -> np.ndarray:
     """Bool over pairs: the placements the manual cascade would make."""
     offers = (pairs.provider, pairs.travel_m, pairs.cascade_step, ~pairs.is_current)
-    return place_greedily(pairs, np.zeros(len(pairs), dtype=bool), offers)
+    return place_greedily(pairs, rules, np.zeros(len(pairs), dtype=bool), offers)
 
 
 def place_greedily(
-    pairs: PairTable, chosen: np.ndarray, offer_keys: tuple[np.ndarray, ...]
+    pairs: PairTable,
+    rules: FrameworkRules,
+    chosen: np.ndarray,
+    offer_keys: tuple[np.ndarray, ...],
 ) -> np.ndarray:
     """`chosen` plus each unplaced package, in queue order, with its first provider that has room.
 
     A package's providers are offered in the order of `offer_keys` (numpy lexsort keys, last key
-    most significant). Existing placements in `chosen` keep their capacity.
+    most significant). Existing placements in `chosen` keep their capacity. A provider "has room"
+    when its bands, its weekly cap, its lot's cap and its zone's rotation all allow the package.
     """
     arrays = pairs.arrays
     chosen = chosen.copy()
-    residual = arrays.capacity.copy()
-    np.subtract.at(residual, pairs.provider[chosen], arrays.need[pairs.package[chosen]])
-    uncapped = np.iinfo(np.int64).max
-    residual_total = np.where(arrays.max_minutes >= 0, arrays.max_minutes, uncapped)
-    residual_total -= np.bincount(
-        pairs.provider[chosen], weights=pairs.minutes[chosen], minlength=len(residual)
-    ).astype(np.int64)
+    room = rules.room(pairs, chosen)
+    counts = rules.rotation_counts(pairs, chosen, room)
+    as_off = {int(i): n for n, rule in enumerate(rules.rotations) for i in rule.off_rows}
+    as_on = {int(i): n for n, rule in enumerate(rules.rotations) for i in rule.on_rows}
     placed = np.zeros(len(pairs.scenario.packages), dtype=bool)
     placed[pairs.package[chosen]] = True
     offer_order = np.lexsort((*offer_keys, pairs.package))
@@ -63,10 +65,19 @@ def place_greedily(
             continue
         need = arrays.need[k]
         for i in offer_order[starts[k] : starts[k + 1]]:
-            p = pairs.provider[i]
-            if (need <= residual[p]).all() and need.sum() <= residual_total[p]:
-                residual[p] -= need
-                residual_total[p] -= need.sum()
-                chosen[i] = True
-                break
+            p = int(pairs.provider[i])
+            if not room.fits(p, need):
+                continue
+            if i in as_off:
+                rule, (on, off) = rules.rotations[as_off[i]], counts[as_off[i]]
+                if room.fits(rule.on, need):
+                    if not rule.allows(on, off + 1):
+                        continue
+                    counts[as_off[i]] = (on, off + 1)
+            if i in as_on:
+                on, off = counts[as_on[i]]
+                counts[as_on[i]] = (on + 1, off)
+            room.take(p, need)
+            chosen[i] = True
+            break
     return chosen

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from allocator.eligibility import CAPACITY, RULES, ZONE, Eligibility
+from allocator.framework_rules import FrameworkRules
 from allocator.goals import PREFERENCES, PairTable, preference_matrix, preferences_requested
 from allocator.model import BANDS, CarePackage, Provider
 from allocator.policy import Goal
@@ -28,7 +29,12 @@ class Explainer:
     """Explains one finished plan: `chosen` marks the pairs placed."""
 
     def __init__(
-        self, pairs: PairTable, eligibility: Eligibility, chosen: np.ndarray, strategy: Strategy
+        self,
+        pairs: PairTable,
+        eligibility: Eligibility,
+        rules: FrameworkRules,
+        chosen: np.ndarray,
+        strategy: Strategy,
     ) -> None:
         self.pairs = pairs
         self.scenario = pairs.scenario
@@ -39,17 +45,13 @@ class Explainer:
         self.keys = pairs.ranking_key(self.goals)
         self.preferences = preference_matrix(self.scenario)
         self.requested = preferences_requested(self.scenario)
-        self.residual, self.residual_total = self._residual_capacity()
+        self.rules = rules
+        self.room = rules.room(pairs, chosen)
+        self.residual, self.residual_total = self.room.band, self.room.total
+        self.rotation_counts = rules.rotation_counts(pairs, chosen, self.room)
         self.peak = peak_utilisation(pairs, chosen)
         starts = np.searchsorted(pairs.package, np.arange(len(self.scenario.packages) + 1))
         self.rows_of = [np.arange(starts[k], starts[k + 1]) for k in range(len(starts) - 1)]
-
-    def _residual_capacity(self) -> tuple[np.ndarray, np.ndarray]:
-        arrays, pairs, chosen = self.pairs.arrays, self.pairs, self.chosen
-        load = np.zeros_like(arrays.capacity)
-        np.add.at(load, pairs.provider[chosen], arrays.need[pairs.package[chosen]])
-        total = np.where(arrays.max_minutes >= 0, arrays.max_minutes, np.iinfo(np.int64).max)
-        return arrays.capacity - load, total - load.sum(axis=1)
 
     def placements(self) -> list[Placement]:
         return [self._placement(int(i)) for i in np.flatnonzero(self.chosen)]
@@ -246,6 +248,26 @@ class Explainer:
             return (
                 f"had only {int(self.residual_total[p]) / 60:.1f} hours left under its weekly cap"
             )
+        return self._framework_text(k, p)
+
+    def _framework_text(self, k: int, p: int) -> str | None:
+        """Why a lot cap or a rotation kept package k from provider p, if one did."""
+        need = self.pairs.arrays.need[k]
+        minutes = int(need.sum())
+        for lot, left in zip(self.rules.lots, self.room.lot, strict=True):
+            if p in lot.providers and left < minutes:
+                return (
+                    f"belongs to the {lot.name} lot, which had only {max(left, 0) / 60:.1f} of "
+                    f"its {lot.max_minutes / 60:g} hours a week left"
+                )
+        rows = self.rows_of[k][self.pairs.provider[self.rows_of[k]] == p]
+        for rule, (on, off) in zip(self.rules.rotations, self.rotation_counts, strict=True):
+            blocked = not rule.allows(on, off + 1) and self.room.fits(rule.on, need)
+            if len(rows) and rows[0] in rule.off_rows and blocked:
+                return (
+                    f"is the week-off provider in {rule.zone}, and the week-on provider must take "
+                    f"at least {rule.share_per_mille / 10:g}% of the zone's new referrals"
+                )
         return None
 
     def _rejections(self, k: int) -> str:
@@ -347,6 +369,17 @@ class Explainer:
         short = np.maximum(need[None, :] - self.residual[candidates], 0)
         short_total = np.maximum(need.sum() - self.residual_total[candidates], 0)
         shortfall = short.sum(axis=1) + short_total
+        blocked = {
+            int(c): text
+            for c, gap in zip(candidates, shortfall, strict=True)
+            if gap == 0 and (text := self._framework_text(k, int(c))) is not None
+        }
+        if blocked and len(blocked) == (shortfall == 0).sum():
+            p, text = next(iter(blocked.items()))
+            return "framework", (
+                f"{self.scenario.providers[p].name} had room in every band but {text}; "
+                "no other eligible provider had room."
+            )
         if (shortfall == 0).any():
             roomy = self.scenario.providers[candidates[int(np.argmin(shortfall))]].name
             return "not_chosen", (

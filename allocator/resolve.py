@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from allocator.book import cap_minutes
 from allocator.errors import InputError, ScenarioError
 from allocator.geography import PostcodeIndex
 from allocator.model import BANDS, CarePackage, Provider
@@ -74,10 +75,32 @@ def resolve_records(
     errors += _duplicate_errors(sources.packages, "package", package_ids)
     resolved_providers = _resolve_providers(policy, providers, postcodes, sources, errors)
     known = {given for _, given in provider_ids}
+    if policy is not None:
+        errors += _policy_reference_errors(policy, known, sources)
     resolved_packages = _resolve_packages(policy, packages, known, postcodes, sources, errors)
     if not errors:
         errors += _pinned_capacity(resolved_providers, resolved_packages, sources)
+    if not errors and policy is not None:
+        errors += _pinned_lots(policy, resolved_packages, sources)
     return resolved_providers, resolved_packages, errors
+
+
+def _policy_reference_errors(policy: Policy, known: set[str], sources: Sources) -> list[InputError]:
+    """Rotations and lots must name providers that exist."""
+    named = [
+        (f"rotations[{n}].{role}", getattr(rule, role))
+        for n, rule in enumerate(policy.rotations)
+        for role in ("on", "off")
+    ] + [
+        (f"lots[{n}].providers", provider)
+        for n, lot in enumerate(policy.lots)
+        for provider in lot.providers
+    ]
+    return [
+        InputError(sources.policy, None, field, f"no provider has id {provider!r}")
+        for field, provider in named
+        if provider not in known
+    ]
 
 
 def _duplicate_errors(source: str, kind: str, ids: tuple[tuple[int, str], ...]) -> list[InputError]:
@@ -175,6 +198,28 @@ def _check_vocabulary(
             error(
                 "specialisms", f"specialism {tag!r} is not one of the policy's: {', '.join(known)}"
             )
+
+
+def _pinned_lots(
+    policy: Policy, packages: tuple[CarePackage, ...], sources: Sources
+) -> list[InputError]:
+    """Pinned placements must fit their lots' caps too."""
+    pinned = [k for k in packages if k.pinned]
+    errors = []
+    for n, lot in enumerate(policy.lots):
+        members = set(lot.providers)
+        minutes = sum(k.carer_minutes_per_week for k in pinned if k.current_provider in members)
+        if lot.max_weekly_hours is not None and minutes > cap_minutes(lot.max_weekly_hours):
+            errors.append(
+                InputError(
+                    sources.policy,
+                    None,
+                    f"lots[{n}].max_weekly_hours",
+                    f"pinned placements with lot {lot.name} need {minutes / 60:.1f} hours "
+                    f"but its cap is {lot.max_weekly_hours:g}",
+                )
+            )
+    return errors
 
 
 def _pinned_capacity(

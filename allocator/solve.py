@@ -17,6 +17,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from allocator.cascade import place_greedily
+from allocator.framework_rules import SHARE_SCALE, FrameworkRules, RotationRule
 from allocator.goals import MAXIMISED, PairTable
 from allocator.model import BANDS
 from allocator.policy import Goal
@@ -86,12 +87,14 @@ Progress = Callable[[int, int, Goal], None]
 class LexicographicModel:
     """The assignment model: one Boolean per eligible pair, capacities per provider and band."""
 
-    def __init__(self, pairs: PairTable) -> None:
+    def __init__(self, pairs: PairTable, rules: FrameworkRules) -> None:
         self.pairs = pairs
+        self.rules = rules
         self.model = cp_model.CpModel()
         self.x = [self.model.new_bool_var(f"x{i}") for i in range(len(pairs))]
         self._one_provider_each()
         self._capacities()
+        self._framework_rules()
         self.peak_utilisation = self._fairness_peak()
 
     def _one_provider_each(self) -> None:
@@ -118,6 +121,59 @@ class LexicographicModel:
                 self._at_most(rows, need[:, b], int(arrays.capacity[p, b]))
             if arrays.max_minutes[p] >= 0:
                 self._at_most(rows, need.sum(axis=1), int(arrays.max_minutes[p]))
+
+    def _framework_rules(self) -> None:
+        for lot in self.rules.lots:
+            rows = np.flatnonzero(np.isin(self.pairs.provider, lot.providers))
+            self._at_most(rows, self.pairs.minutes[rows], lot.max_minutes)
+        for rule in self.rules.rotations:
+            if len(rule.off_rows):
+                self._rotation(rule)
+
+    def _rotation(self, rule: RotationRule) -> None:
+        """The week-on provider keeps its share of the referrals it has room for.
+
+        A week-off placement counts against the share unless it is *exempt*: the week-on
+        provider is left without room for that package in some band, under its weekly cap or
+        under its lot's cap (an indicator per way of being full, each enforcing the full load).
+        """
+        arrays, pairs = self.pairs.arrays, self.pairs
+        mine = np.flatnonzero(pairs.provider == rule.on)
+        need = arrays.need[pairs.package[mine]]
+        limits = [
+            (self._weighted(mine, need[:, b]), need_b, int(arrays.capacity[rule.on, b]))
+            for b, need_b in enumerate(arrays.need.T)
+        ]
+        if arrays.max_minutes[rule.on] >= 0:
+            totals = arrays.need.sum(axis=1)
+            limits.append(
+                (self._weighted(mine, need.sum(axis=1)), totals, int(arrays.max_minutes[rule.on]))
+            )
+        for lot in self.rules.lots:
+            if rule.on in lot.providers:
+                rows = np.flatnonzero(np.isin(pairs.provider, lot.providers))
+                load = self._weighted(rows, pairs.minutes[rows])
+                limits.append((load, arrays.need.sum(axis=1), lot.max_minutes))
+        exempt = []
+        for i in rule.off_rows:
+            k = pairs.package[i]
+            full = []
+            for load, package_need, limit in limits:
+                if package_need[k] > 0:
+                    is_full = self.model.new_bool_var(f"full{i}_{len(full)}")
+                    self.model.add(load >= limit - int(package_need[k]) + 1).only_enforce_if(
+                        is_full
+                    )
+                    full.append(is_full)
+            if full:
+                excused = self.model.new_bool_var(f"exempt{i}")
+                self.model.add_implication(excused, self.x[i])
+                self.model.add_bool_or(full).only_enforce_if(excused)
+                exempt.append(excused)
+        on = cp_model.LinearExpr.sum([self.x[i] for i in rule.on_rows])
+        off = cp_model.LinearExpr.sum([self.x[i] for i in rule.off_rows])
+        counted = off - cp_model.LinearExpr.sum(exempt)
+        self.model.add(SHARE_SCALE * on >= rule.share_per_mille * (on + counted))
 
     def _at_most(self, rows: np.ndarray, weights: np.ndarray, limit: int) -> None:
         used = weights > 0
@@ -228,7 +284,7 @@ class LexicographicModel:
         this can only improve the plan; it closes the gap a time-limited level leaves behind.
         """
         keys = self.pairs.ranking_key(tuple(self.pairs.scenario.policy.goals))
-        filled = place_greedily(self.pairs, chosen, tuple(keys.T[::-1]))
+        filled = place_greedily(self.pairs, self.rules, chosen, tuple(keys.T[::-1]))
         value = self.evaluate(goal, filled)
         if value <= outcome.value:
             return chosen, outcome

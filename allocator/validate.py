@@ -23,6 +23,13 @@ The rules, each reported under its name:
   carers, so a double-up call counts twice) do not exceed the provider's capacity in that band.
 - ``max_weekly_hours`` (when the provider sets one): the weekly carer minutes placed across all
   bands do not exceed the cap in hours x 60 (within 1e-6 minutes, for float caps).
+- ``lot_cap`` (each policy lot with a cap): the weekly carer minutes placed with the lot's
+  providers together do not exceed its cap in hours x 60.
+- ``rotation`` (each policy rotation): of the zone's new referrals (no current provider) placed
+  with the week-on or week-off provider, the week-on provider has at least the share. A referral
+  with the week-off provider counts only if the week-on provider could take it (it passes the
+  pair filters and fits its whole weekly capacity in every band and under its cap) and still has
+  room for it in this plan (in every band, under its weekly cap and under its lots' caps).
 """
 
 from __future__ import annotations
@@ -98,6 +105,8 @@ def check_allocation(scenario: Scenario, placements: Mapping[str, str]) -> list[
 
     for provider_id, minutes in load.items():
         found.extend(_load_violations(providers[provider_id], minutes))
+    found.extend(_lot_violations(scenario, load))
+    found.extend(_rotation_violations(scenario, placements, load))
 
     # Stable: one provider's capacity violations stay in band order (morning first).
     return sorted(found, key=lambda v: (v.rule, v.package_id or "", v.provider_id or ""))
@@ -175,4 +184,97 @@ def _load_violations(provider: Provider, minutes: Mapping[Band, int]) -> list[Vi
                 f"{total - cap * 60:g} over.",
             )
         )
+    return found
+
+
+def _minutes_by_band(package: CarePackage) -> dict[Band, int]:
+    need = dict.fromkeys(BANDS, 0)
+    for visit in package.visits:
+        need[visit.band] += len(visit.days) * visit.minutes * visit.carers
+    return need
+
+
+def _lot_violations(scenario: Scenario, load: Mapping[str, Mapping[Band, int]]) -> list[Violation]:
+    found = []
+    for lot in scenario.policy.lots:
+        if lot.max_weekly_hours is None:
+            continue
+        total = sum(sum(load[p].values()) for p in lot.providers if p in load)
+        if total > lot.max_weekly_hours * 60 + _TOLERANCE_MINUTES:
+            found.append(
+                Violation(
+                    "lot_cap",
+                    None,
+                    None,
+                    f"Lot {lot.name} has {total} carer minutes placed against a cap of "
+                    f"{lot.max_weekly_hours:g} hours ({lot.max_weekly_hours * 60:g} minutes).",
+                )
+            )
+    return found
+
+
+def _could_take(filters: HardFilters, package: CarePackage, provider: Provider) -> bool:
+    need = _minutes_by_band(package)
+    cap = provider.max_weekly_hours
+    return (
+        not _pair_violations(filters, package, provider)
+        and all(need[band] <= provider.capacity(band) for band in BANDS)
+        and (cap is None or sum(need.values()) <= cap * 60 + _TOLERANCE_MINUTES)
+    )
+
+
+def _has_room(
+    scenario: Scenario,
+    provider: Provider,
+    package: CarePackage,
+    load: Mapping[str, Mapping[Band, int]],
+) -> bool:
+    """Whether the provider could still fit the package on top of what the plan gives it."""
+    used = load.get(provider.id, dict.fromkeys(BANDS, 0))
+    need = _minutes_by_band(package)
+    extra = sum(need.values())
+    if any(used[band] + need[band] > provider.capacity(band) for band in BANDS):
+        return False
+    cap = provider.max_weekly_hours
+    if cap is not None and sum(used.values()) + extra > cap * 60 + _TOLERANCE_MINUTES:
+        return False
+    for lot in scenario.policy.lots:
+        if lot.max_weekly_hours is not None and provider.id in lot.providers:
+            lot_used = sum(sum(load[p].values()) for p in lot.providers if p in load)
+            if lot_used + extra > lot.max_weekly_hours * 60 + _TOLERANCE_MINUTES:
+                return False
+    return True
+
+
+def _rotation_violations(
+    scenario: Scenario, placements: Mapping[str, str], load: Mapping[str, Mapping[Band, int]]
+) -> list[Violation]:
+    providers = {p.id: p for p in scenario.providers}
+    filters = scenario.policy.hard_filters
+    found = []
+    for rule in scenario.policy.rotations:
+        week_on = providers[rule.on]
+        on = off = 0
+        for package in scenario.packages:
+            if package.zone != rule.zone or package.current_provider is not None:
+                continue
+            where = placements.get(package.id)
+            if where == rule.on:
+                on += 1
+            elif (
+                where == rule.off
+                and _could_take(filters, package, week_on)
+                and _has_room(scenario, week_on, package, load)
+            ):
+                off += 1
+        if on < rule.share * (on + off) - 1e-9:
+            found.append(
+                Violation(
+                    "rotation",
+                    None,
+                    rule.on,
+                    f"In {rule.zone} the week-on provider {rule.on} has {on} of {on + off} new "
+                    f"referrals it had room for, below its share of {rule.share:.0%}.",
+                )
+            )
     return found
