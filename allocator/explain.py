@@ -104,7 +104,7 @@ class Explainer:
             )
         j = self._best_alternative(i, others)
         alternative = self.scenario.providers[self.pairs.provider[j]]
-        short = self._shortfall_text(k, int(self.pairs.provider[j]))
+        short = self._shortfall_text(k, int(self.pairs.provider[j]), i)
         if self.strategy is Strategy.CASCADE:
             why = short or "it came later in the cascade"
             return (
@@ -230,8 +230,8 @@ class Explainer:
         rank = f", rank {service.rank}" if service.rank else ""
         return f"tier {service.tier}{rank}"
 
-    def _shortfall_text(self, k: int, p: int) -> str | None:
-        """Why provider p could not take package k once the plan was made, if it could not."""
+    def _shortfall_text(self, k: int, p: int, chosen: int) -> str | None:
+        """Why provider p could not take package k, placed at row `chosen`, in the plan."""
         need = self.pairs.arrays.need[k]
         for b, band in enumerate(BANDS):
             if need[b] > self.residual[p, b]:
@@ -248,10 +248,11 @@ class Explainer:
             return (
                 f"had only {int(self.residual_total[p]) / 60:.1f} hours left under its weekly cap"
             )
-        return self._framework_text(k, p)
+        return self._framework_text(k, p, chosen)
 
-    def _framework_text(self, k: int, p: int) -> str | None:
-        """Why a lot cap or a rotation kept package k from provider p, if one did."""
+    def _framework_text(self, k: int, p: int, chosen: int | None = None) -> str | None:
+        """Why a lot cap or a rotation kept package k (placed at row `chosen`, if it is) from
+        provider p, if one did."""
         need = self.pairs.arrays.need[k]
         minutes = int(need.sum())
         for lot, left in zip(self.rules.lots, self.room.lot, strict=True):
@@ -262,7 +263,10 @@ class Explainer:
                 )
         rows = self.rows_of[k][self.pairs.provider[self.rows_of[k]] == p]
         for rule, (on, off) in zip(self.rules.rotations, self.rotation_counts, strict=True):
-            blocked = not rule.allows(on, off + 1) and self.room.fits(rule.on, need)
+            if chosen is not None and chosen in rule.on_rows:
+                blocked = not rule.allows(on - 1, off + 1)
+            else:
+                blocked = not rule.allows(on, off + 1) and self.room.fits(rule.on, need)
             if len(rows) and rows[0] in rule.off_rows and blocked:
                 return (
                     f"is the week-off provider in {rule.zone}, and the week-on provider must take "

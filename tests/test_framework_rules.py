@@ -140,3 +140,24 @@ def test_the_cascade_keeps_the_rotation_even_when_the_week_off_provider_ranks_fi
     allocation = solve(book, CASCADE)
 
     assert allocation.assignment == {"K0": "A", "K1": "A", "K2": "A", "K3": "A", "K4": "B"}
+
+
+def test_a_placement_the_rotation_forced_is_explained_by_the_rotation():
+    """The week-off provider is cheaper, but moving the only referral there would leave the
+    week-on provider with none of them (below even a 50 % share): the rotation, not cost,
+    decided it."""
+    book = scenario(
+        [provider("A", rank=1, morning=600, rate=25), provider("B", rank=1, morning=600)],
+        [package("K0")],
+        with_rules(
+            policy(("hours_placed", "cost")),
+            rotations=[Rotation(zone="North", on="A", off="B", share=0.5)],
+        ),
+    )
+    (placed,) = solve(book).placements
+
+    assert placed.provider_id == "A" and placed.best_alternative == "B"
+    assert placed.why_not_alternative == (
+        "is the week-off provider in North, and the week-on provider must take at least 50% "
+        "of the zone's new referrals"
+    )
