@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pandas as pd
@@ -24,7 +25,7 @@ from rich.errors import MarkupError
 
 from allocator import cli
 from allocator.allocate import allocate
-from allocator.io import result_files
+from allocator.io import folders, result_files
 from allocator.io.scenario_files import load_scenario
 from allocator.kpis import compute_kpis
 from allocator.model import Band
@@ -406,25 +407,26 @@ def _fail_on_call(number: int, real: Callable[..., Any]) -> tuple[Callable[..., 
 
 
 @pytest.mark.parametrize(
-    ("name", "number"),
+    ("module", "name", "number"),
     [
-        ("_records", 2),  # after allocations.csv is written, before unplaced.csv
-        ("comparison_table", 1),  # after the four CSVs
-        ("allocation_document", 2),  # writing the baseline's part of allocation.json
-        ("_swap_into_place", 1),  # everything staged, nothing moved yet
+        (result_files, "_records", 2),  # after allocations.csv is written, before unplaced.csv
+        (result_files, "comparison_table", 1),  # after the four CSVs
+        (result_files, "allocation_document", 2),  # writing the baseline's part of allocation.json
+        (folders, "_swap_into_place", 1),  # everything staged, nothing moved yet
     ],
 )
 def test_a_failure_part_way_leaves_old_results_intact(
     monkeypatch: pytest.MonkeyPatch,
     old_results: Path,
     cascade_result: tuple,
+    module: ModuleType,
     name: str,
     number: int,
 ) -> None:
     allocation, kpis = cascade_result
     before = snapshot(old_results)
-    failing, calls = _fail_on_call(number, getattr(result_files, name))
-    monkeypatch.setattr(result_files, name, failing)
+    failing, calls = _fail_on_call(number, getattr(module, name))
+    monkeypatch.setattr(module, name, failing)
     with pytest.raises(OSError, match="disk full"):
         result_files.write_results(old_results, allocation, kpis, baseline=(allocation, kpis))
     assert len(calls) == number

@@ -9,8 +9,6 @@ beside the target and moves it into place whole, as the result files are written
 from __future__ import annotations
 
 import math
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,7 +24,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import StrMethodFormatter
 
 from allocator.geography import EARTH_RADIUS_KM
-from allocator.io.result_files import _swap_into_place as swap_into_place
+from allocator.io.folders import write_folder
 from allocator.market import ALL, Market, is_closed
 from allocator.model import Provider, ProviderStatus
 from allocator.scenario import Scenario
@@ -70,18 +68,13 @@ def zone_colours(zones: list[str]) -> dict[str, str]:
 
 def write_market_files(out_dir: Path, scenario: Scenario, market: Market, name: str) -> list[Path]:
     """Write market.csv and both pictures into `out_dir` (replacing it whole); return the paths."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        market.table().to_csv(staging / TABLE_FILE, index=False, float_format="%.2f")
-        save_png(market_map(scenario, name), staging / MAP_FILE)
-        save_png(demand_capacity_chart(market, name, scenario.policy.label), staging / CHART_FILE)
-        swap_into_place(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return sorted(out_dir.iterdir())
+
+    def fill(folder: Path) -> None:
+        market.table().to_csv(folder / TABLE_FILE, index=False, float_format="%.2f")
+        save_png(market_map(scenario, name), folder / MAP_FILE)
+        save_png(demand_capacity_chart(market, name, scenario.policy.label), folder / CHART_FILE)
+
+    return write_folder(out_dir, fill)
 
 
 def save_png(figure: Figure, path: Path) -> None:

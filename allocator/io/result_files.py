@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from allocator.io.folders import write_folder
 from allocator.kpis import Kpis
 from allocator.result import Allocation, Placement, Unplaced
 
@@ -47,16 +46,7 @@ def write_results(
     baseline: tuple[Allocation, Kpis] | None = None,
 ) -> list[Path]:
     """Write the result files into `out_dir` (replacing it whole); return the paths written."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        _write_all(staging, allocation, kpis, baseline)
-        _swap_into_place(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return sorted(out_dir.iterdir())
+    return write_folder(out_dir, lambda folder: _write_all(folder, allocation, kpis, baseline))
 
 
 def _write_all(
@@ -88,18 +78,3 @@ def _write_all(
 def _records(items: tuple[Any, ...], kind: type) -> pd.DataFrame:
     columns = [field.name for field in dataclasses.fields(kind)]
     return pd.DataFrame([dataclasses.asdict(item) for item in items], columns=columns)
-
-
-def _swap_into_place(staging: Path, out_dir: Path) -> None:
-    if not out_dir.exists():
-        staging.replace(out_dir)
-        return
-    retired = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
-    out_dir.replace(retired / out_dir.name)
-    try:
-        staging.replace(out_dir)
-    except BaseException:
-        (retired / out_dir.name).replace(out_dir)
-        raise
-    finally:
-        shutil.rmtree(retired, ignore_errors=True)
