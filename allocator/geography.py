@@ -4,6 +4,7 @@ No geocoding service is reachable where the allocator runs, so postcodes are pla
 shipped with the project (see `allocator.io.geo_tables`). A postcode missing from the full table
 (new, mistyped unit, or outside the councils we ship) still gets a usable place from its sector or
 district centroid, and the `Location` says how precise it is so explanations can be honest about it.
+Where a council shares only the postcode sector ('CM1 1'), that is placed at the sector centroid.
 
 Distances are great-circle (haversine) for the many pairs the optimiser needs, vectorised with
 numpy; `geodesic_km` gives the accurate ellipsoidal figure for the odd single distance shown to a
@@ -37,8 +38,12 @@ class Location:
 
 
 def _split(postcode: str) -> tuple[str, str] | None:
-    """Outward and inward code of a postcode, with or without its space; None if too short."""
-    compact = "".join(postcode.split()).upper()
+    """Outward and inward code of a postcode, with or without its space, or of a sector, with its
+    space ('CM1 1' -> 'CM1', '1'); None if too short to be either."""
+    words = postcode.upper().split()
+    if len(words) == 2 and len(words[1]) == 1 and "0" <= words[1] <= "9":
+        return words[0], words[1]
+    compact = "".join(words)
     if len(compact) < 5:
         return None
     return compact[:-3], compact[-3:]
@@ -89,7 +94,10 @@ class PostcodeIndex:
         return len(self._postcodes)
 
     def locate(self, postcode: str) -> Location | None:
-        """The most precise known place for a postcode, or None if even its district is unknown."""
+        """The most precise known place for a postcode, or None if even its district is unknown.
+
+        A sector ('CM1 1') is placed at its centroid, or at its district's if the sector is unknown.
+        """
         parts = _split(postcode)
         if parts is None:
             return None

@@ -84,6 +84,7 @@ class Gender(StrEnum):
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 _POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$")
+_SECTOR = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)\s+([0-9])$")
 
 
 def _check_id(value: str) -> str:
@@ -95,7 +96,14 @@ def _check_id(value: str) -> str:
 
 
 def normalise_postcode(value: str) -> str:
-    """Upper-case with one space before the inward code, e.g. 's662ab' -> 'S66 2AB'."""
+    """Upper-case with one space before the inward code, e.g. 's662ab' -> 'S66 2AB'.
+
+    A council that shares less than the full postcode gives the sector ('cm1 1' -> 'CM1 1'); it
+    needs its space, since without it 'CM11' would be a district.
+    """
+    sector = _SECTOR.match(value.strip().upper())
+    if sector:
+        return f"{sector[1]} {sector[2]}"
     compact = re.sub(r"\s+", "", value).upper()
     if not _POSTCODE.match(compact):
         raise ValueError(f"{value!r} is not a UK postcode")

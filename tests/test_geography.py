@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,7 +63,19 @@ def test_unknown_sector_falls_back_to_district_centroid(index: PostcodeIndex) ->
     assert index.locate("S66 4AA") == Location(53.42132, -1.25136, "district")
 
 
-@pytest.mark.parametrize("postcode", ["ZZ9 9ZZ", "", "S6"])
+def test_sector_is_placed_at_its_sector_centroid(index: PostcodeIndex) -> None:
+    # Councils that share only the sector write it with its space: CM1 1 is in Chelmsford.
+    assert index.locate("CM1 1") == Location(51.73709, 0.47302, "sector")
+    assert index.locate(" cm1  1 ") == index.locate("CM1 1")
+    assert index.locate("S66 2") == index.locate("S66 2ZZ")
+
+
+def test_unknown_sector_given_alone_falls_back_to_district_centroid(index: PostcodeIndex) -> None:
+    assert index.locate("S66 4") == Location(53.42132, -1.25136, "district")
+    assert index.locate("ZZ9 9") is None
+
+
+@pytest.mark.parametrize("postcode", ["ZZ9 9ZZ", "", "S6", "S66", "CM11", "S66 A"])
 def test_unknown_district_or_nonsense_is_none(index: PostcodeIndex, postcode: str) -> None:
     assert index.locate(postcode) is None
 
@@ -93,7 +106,32 @@ def test_full_postcode_beats_sector_beats_district() -> None:
     assert index.locate("S66 2AB") == Location(53.1, -1.1, "postcode")
     assert index.locate("S66 2AD") == Location(53.2, -1.2, "sector")
     assert index.locate("S66 3AB") == Location(53.3, -1.3, "district")
+    assert index.locate("S66 2") == Location(53.2, -1.2, "sector")
+    assert index.locate("S66 3") == Location(53.3, -1.3, "district")
     assert len(index) == 1
+
+
+@pytest.mark.parametrize(
+    ("given", "normalised"),
+    [
+        ("s662ab", "S66 2AB"),
+        (" S66  2AB ", "S66 2AB"),
+        ("CM1 1", "CM1 1"),
+        ("cm1   1", "CM1 1"),
+        (" sw1a 1 ", "SW1A 1"),
+    ],
+)
+def test_normalise_postcode_accepts_full_postcodes_and_spaced_sectors(
+    given: str, normalised: str
+) -> None:
+    assert normalise_postcode(given) == normalised
+
+
+@pytest.mark.parametrize("given", ["CM11", "CM1", "CM1 12", "CM1 A", "1 1", "", "S66 2A"])
+def test_normalise_postcode_rejects_what_is_neither(given: str) -> None:
+    # "CM11" unspaced would be a district, not the sector CM1 1.
+    with pytest.raises(ValueError, match=f"^{re.escape(repr(given))} is not a UK postcode$"):
+        normalise_postcode(given)
 
 
 def test_from_frames_rejects_missing_columns() -> None:

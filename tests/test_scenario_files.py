@@ -189,6 +189,20 @@ def test_the_shipped_example_loads() -> None:
     assert {k.zone for k in scenario.packages} == {"North", "Central", "South"}
 
 
+def test_a_sector_postcode_loads_placed_at_the_sector_centroid(tmp_path: Path) -> None:
+    """Councils that share only the postcode sector: zone from the policy, sector centroid."""
+    packages = with_row(PACKAGES, 1, postcode="s66  2")
+    providers = with_row(PROVIDERS, 3, base_postcode="S60 2")
+    scenario = load_scenario(write_scenario(tmp_path / "s", providers, packages))
+    k2 = scenario.packages[1]
+    sector = load_postcode_index().locate("S66 2")
+    assert sector is not None and sector.precision == "sector"
+    assert (k2.postcode, k2.zone, k2.lat, k2.lon) == ("S66 2", "Central", sector.lat, sector.lon)
+    p4 = scenario.provider_by_id["P4"]
+    base = load_postcode_index().locate("S60 2")
+    assert base is not None and (p4.base_postcode, p4.lat, p4.lon) == ("S60 2", base.lat, base.lon)
+
+
 # -- one error class at a time ---------------------------------------------------------------
 
 
