@@ -15,7 +15,8 @@ import pytest
 from allocator import cli
 from allocator.allocate import allocate
 from allocator.generator.parameters import BURY_VISITS_PER_WEEK_2017_18, DemandParameters
-from allocator.io.generator_tables import load_generator_tables
+from allocator.generator.places import england_councils
+from allocator.io.generator_tables import load_england_lsoas, load_generator_tables
 from allocator.io.policy_toml import PolicyNotes, policy_toml
 from allocator.io.scenario_files import load_scenario
 from allocator.io.scenario_writer import write_scenario
@@ -250,3 +251,37 @@ def test_a_scale_that_would_exhaust_memory_is_refused(tmp_path: Path, capsys) ->
 @pytest.mark.parametrize("scale", ["0", "-1", "5000"])
 def test_a_scale_out_of_range_is_refused(tmp_path: Path, capsys, scale: str) -> None:
     assert "--scale must be above 0" in _refused(tmp_path, capsys, "bury", "--scale", scale)
+
+
+# -- the county and England ---------------------------------------------------------------------
+
+
+def test_the_county_is_essex_sized_with_ranked_district_tiers(tmp_path: Path) -> None:
+    scenario = load_scenario(generate(tmp_path, "county", "--seed", "2"))
+    hours = sum(sum(k.carer_minutes_by_band().values()) for k in scenario.packages) / 60
+    services = [z for p in scenario.providers for z in p.zones]
+
+    assert len(scenario.policy.zones) == 12
+    assert len(scenario.packages) == 7_500
+    assert hours == pytest.approx(128_000, rel=0.05)
+    assert all(z.rank is not None for z in services if z.tier == 1)
+    assert all(z.rank is None for z in services if z.tier == 2)
+    ranks = Counter(z.zone for z in services if z.tier == 1 and z.rank == 1)
+    assert ranks == dict.fromkeys(scenario.policy.zones, 1)
+    # Homes are small-area centroids, known to the core by their real postcode sector.
+    assert all(len(k.postcode.split(" ")[1]) == 1 for k in scenario.packages)
+
+
+def test_england_writes_one_loadable_scenario_per_council_asked_for(tmp_path: Path) -> None:
+    rutland, scilly = "E06000017", "E06000053"
+    out = generate(tmp_path, "england", "--council", rutland, "--council", scilly)
+    councils = pd.read_csv(out / "councils.csv")
+
+    assert list(councils["council_code"]) == [rutland, scilly]
+    for row in councils.itertuples():
+        scenario = load_scenario(out / row.folder)
+        assert len(scenario.packages) == row.packages > 0
+    # Each council's share of the 650,000 packages is its share of England's 60+ population.
+    table = england_councils(load_england_lsoas()).set_index("council_code")["pop_60plus"]
+    expected = (650_000 * table / table.sum()).round()
+    assert list(councils["packages"]) == [expected[rutland], expected[scilly]]
