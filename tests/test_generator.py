@@ -285,3 +285,11 @@ def test_england_writes_one_loadable_scenario_per_council_asked_for(tmp_path: Pa
     table = england_councils(load_england_lsoas()).set_index("council_code")["pop_60plus"]
     expected = (650_000 * table / table.sum()).round()
     assert list(councils["packages"]) == [expected[rutland], expected[scilly]]
+
+
+@pytest.mark.parametrize("preset", ["rotherham", "bury"])
+def test_the_published_policies_are_the_examples_rules(preset: str) -> None:
+    published = REPO_ROOT / "data" / "policies" / f"{preset}.toml"
+
+    assert published.read_bytes() == (EXAMPLES / preset / "policy.toml").read_bytes()
+    Policy.model_validate(tomllib.loads(published.read_text(encoding="utf-8")))

@@ -10,9 +10,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from allocator.allocate import allocate
-from allocator.errors import ScenarioError
+from allocator.cli.reading import REJECTED, read_scenario
 from allocator.io.result_files import comparison_table, write_results
-from allocator.io.scenario_files import load_scenario
 from allocator.kpis import Kpis, compute_kpis
 from allocator.policy import Goal
 from allocator.result import Allocation, Strategy
@@ -37,11 +36,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _allocate(args: argparse.Namespace) -> int:
     console = Console()
-    try:
-        scenario = load_scenario(args.scenario)
-    except ScenarioError as rejected:
-        Console(stderr=True).print(f"{args.scenario}: {rejected}", markup=False, highlight=False)
-        return 2
+    scenario = read_scenario(args.scenario)
+    if scenario is None:
+        return REJECTED
     strategy = Strategy(args.strategy)
     params = SolveParams(time_limit_s=args.time_limit, seed=args.seed)
     allocation = _run(console, scenario, strategy, params)

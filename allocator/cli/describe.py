@@ -10,9 +10,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from allocator.errors import ScenarioError
+from allocator.cli.reading import REJECTED, read_scenario
 from allocator.io.market_plots import CHART_FILE, MAP_FILE, TABLE_FILE, write_market_files
-from allocator.io.scenario_files import load_scenario
 from allocator.market import ALL, Market, describe_market
 from allocator.scenario import Scenario
 
@@ -49,11 +48,9 @@ def scenario_name(path: Path) -> str:
 
 
 def _describe(args: argparse.Namespace) -> int:
-    try:
-        scenario = load_scenario(args.scenario)
-    except ScenarioError as rejected:
-        Console(stderr=True).print(f"{args.scenario}: {rejected}", markup=False, highlight=False)
-        return 2
+    scenario = read_scenario(args.scenario)
+    if scenario is None:
+        return REJECTED
     name = scenario_name(args.scenario)
     out = args.out if args.out is not None else DEFAULT_OUT / f"{name}_describe"
     market = describe_market(scenario)

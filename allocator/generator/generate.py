@@ -44,7 +44,6 @@ class CouncilSpec:
     scale: float
     demand: DemandParameters
     supply: SupplyParameters
-    provider_languages: dict[str, float]
     policy_name: str
     policy_version: str
 
@@ -65,7 +64,9 @@ def generate_council(spec: CouncilSpec, rng: np.random.Generator) -> GeneratedSc
     places = spec.places
     framework = spec.shape.build(places, spec.scale, spec.packages)
     packages = draw_packages(rng, places, spec.demand, spec.packages)
-    providers = draw_providers(rng, framework.plans, places, spec.supply, spec.provider_languages)
+    providers = draw_providers(
+        rng, framework.plans, places, spec.supply, dict(spec.demand.languages)
+    )
     set_capacities(rng, providers, packages, places, spec.supply)
     market = Market(providers, places.zones, SPECIALISMS)
     draw_specialisms(

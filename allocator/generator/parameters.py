@@ -191,7 +191,8 @@ class DemandParameters:
     languages: MappingProxyType[str, float] = _frozen(
         {"urdu": 0.50, "punjabi": 0.25, "polish": 0.25}
     )
-    """Assumption: which languages; presets set their council's."""
+    """Assumption: the council's community languages, in the mix people ask for them; providers'
+    carers speak them in the same mix. Presets set their council's."""
     preferred_provider_share: float = 0.05
     """Assumption: people who name a provider they prefer (one that serves their zone)."""
     excluded_provider_share: float = 0.03

@@ -91,7 +91,6 @@ class Preset:
     shape: Shape
     demand: DemandParameters
     supply: SupplyParameters
-    provider_languages: dict[str, float]
     policy_name: str
     policy_version: str
     councils: Callable[[GeneratorData, Sequence[str] | None], list[Council]]
@@ -114,7 +113,6 @@ class Preset:
                     scale=scale,
                     demand=self.demand,
                     supply=self.supply,
-                    provider_languages=self.provider_languages,
                     policy_name=self.policy_name.format(council=council.places.council),
                     policy_version=self.policy_version,
                 ),
@@ -185,7 +183,6 @@ PRESETS: dict[str, Preset] = {
             languages={"urdu": 0.45, "punjabi": 0.25, "slovak": 0.20, "romani": 0.10},
         ),
         supply=SupplyParameters(),
-        provider_languages={"urdu": 0.45, "punjabi": 0.25, "slovak": 0.20, "romani": 0.10},
         policy_name="Rotherham home care and support framework (generated)",
         policy_version="2026.1",
         councils=_one_council(ROTHERHAM, 1_100, _postcode_places(ROTHERHAM, ROTHERHAM_ZONING)),
@@ -199,7 +196,6 @@ PRESETS: dict[str, Preset] = {
         shape=BuryShape(),
         demand=replace(_DEFAULT_DEMAND, languages={"urdu": 0.50, "punjabi": 0.25, "polish": 0.25}),
         supply=SupplyParameters(),
-        provider_languages={"urdu": 0.50, "punjabi": 0.25, "polish": 0.25},
         policy_name="Bury home care framework (generated)",
         policy_version="2026.1",
         councils=_one_council(BURY, 1_050, _postcode_places(BURY, BURY_ZONING)),
@@ -218,7 +214,6 @@ PRESETS: dict[str, Preset] = {
             languages={"polish": 0.35, "romanian": 0.25, "bengali": 0.20, "punjabi": 0.20},
         ),
         supply=SupplyParameters(),
-        provider_languages={"polish": 0.35, "romanian": 0.25, "bengali": 0.20, "punjabi": 0.20},
         policy_name="{council} home care framework (generated)",
         policy_version="2026.1",
         councils=_one_council(ESSEX, 7_500, _county_places),
@@ -242,13 +237,6 @@ PRESETS: dict[str, Preset] = {
             },
         ),
         supply=SupplyParameters(),
-        provider_languages={
-            "punjabi": 0.25,
-            "urdu": 0.25,
-            "gujarati": 0.2,
-            "bengali": 0.15,
-            "polish": 0.15,
-        },
         policy_name="{council} home care framework (generated)",
         policy_version="2026.1",
         councils=_england,

@@ -48,19 +48,10 @@ def load_generator_tables(data_dir: Path | None = None) -> GeographyTables:
 
 @lru_cache(maxsize=4)
 def _load(data_dir: Path) -> GeographyTables:
-    frames = {}
-    for key, name in TABLES.items():
-        path = data_dir / "geo" / name
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"generator table {path} not found; build it with "
-                f"`python data/geo/build_generator_tables.py` from the repository root, "
-                f"or set {DATA_DIR_ENV} to the folder that holds geo/"
-            )
-        frame = pd.read_csv(path, dtype={c: str for c in _TEXT_COLUMNS})
-        for column in set(_TEXT_COLUMNS) & set(frame.columns):
-            frame[column] = frame[column].fillna("")
-        frames[key] = frame
+    frames = {
+        key: _read(data_dir / "geo" / name, "build_generator_tables.py")
+        for key, name in TABLES.items()
+    }
     return GeographyTables(**frames)
 
 
@@ -75,11 +66,17 @@ def load_england_lsoas(data_dir: Path | None = None) -> pd.DataFrame:
 
 @lru_cache(maxsize=4)
 def _load_england(data_dir: Path) -> pd.DataFrame:
-    path = data_dir / "geo" / ENGLAND_TABLE
+    return _read(data_dir / "geo" / ENGLAND_TABLE, "build_england_table.py")
+
+
+def _read(path: Path, builder: str) -> pd.DataFrame:
+    """A table with its text columns as strings (empty, never NaN) and its numbers parsed."""
     if not path.is_file():
         raise FileNotFoundError(
-            f"generator table {path} not found; build it with "
-            f"`python data/geo/build_england_table.py` from the repository root, "
-            f"or set {DATA_DIR_ENV} to the folder that holds geo/"
+            f"generator table {path} not found; build it with `python data/geo/{builder}` "
+            f"from the repository root, or set {DATA_DIR_ENV} to the folder that holds geo/"
         )
-    return pd.read_csv(path, dtype={c: str for c in _TEXT_COLUMNS}, keep_default_na=False)
+    frame = pd.read_csv(path, dtype={c: str for c in _TEXT_COLUMNS})
+    for column in set(_TEXT_COLUMNS) & set(frame.columns):
+        frame[column] = frame[column].fillna("")
+    return frame

@@ -40,19 +40,14 @@ runs in chunks of ``CHUNK_ROWS`` LSOAs to stay well under 1 GB of memory.
 
 from __future__ import annotations
 
-import argparse
-import csv
-import gzip
-import io
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from table_files import read_rows, run, write_gzip_csv
 
-HERE = Path(__file__).resolve().parent
-DEFAULT_SHARED = HERE.parents[1].parent / "shared" / "data" / "geo"
 TABLE = "generator_england_lsoas.csv.gz"
 EARTH_RADIUS_KM = 6371.0088
 K_NEAREST = 4
@@ -77,34 +72,10 @@ HEADER = [
 ]
 
 
-def _read(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found (pass --shared to point at the geo folder)")
-    with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _write(path: Path, header: list[str], rows: Iterable[list[str]]) -> int:
-    """A gzip CSV whose bytes depend only on the rows; returns the number of rows."""
-    text = io.StringIO(newline="")
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(header)
-    count = 0
-    for row in sorted(rows):
-        writer.writerow(row)
-        count += 1
-    with (
-        path.open("wb") as raw,
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as gz,
-    ):
-        gz.write(text.getvalue().encode("utf-8"))
-    return count
-
-
 def current_districts(shared: Path) -> dict[str, tuple[str, str, str, str]]:
     """Any district code (2019 or later) -> current district code and name, council code and
     name."""
-    rows = {r["LADCD"]: r for r in _read(shared / "la_all_codes.csv")}
+    rows = {r["LADCD"]: r for r in read_rows(shared / "la_all_codes.csv")}
     result = {}
     for code, row in rows.items():
         active = rows.get(row["LADCD_ACTIVE"], row)
@@ -170,7 +141,7 @@ def sectors_with_postcodes(shared: Path) -> tuple[list[str], np.ndarray]:
     """Sector keys (sorted) and their unit vectors."""
     rows = sorted(
         (r["sector"], float(r["lat"]), float(r["long"]))
-        for r in _read(shared / "uk_sector_centroids.csv")
+        for r in read_rows(shared / "uk_sector_centroids.csv")
         if int(r["n_postcodes"]) > 0 and _SECTOR.match(r["sector"])
     )
     keys = [key for key, _, _ in rows]
@@ -179,7 +150,7 @@ def sectors_with_postcodes(shared: Path) -> tuple[list[str], np.ndarray]:
 
 def build(shared: Path, out: Path) -> list[tuple[Path, int]]:
     out.mkdir(parents=True, exist_ok=True)
-    lsoas = _read(shared / "england_lsoa11_population_60plus_iod2019.csv")
+    lsoas = read_rows(shared / "england_lsoa11_population_60plus_iod2019.csv")
     districts = current_districts(shared)
     unknown = sorted({r["lad19_code"] for r in lsoas} - set(districts))
     if unknown:
@@ -207,30 +178,11 @@ def build(shared: Path, out: Path) -> list[tuple[Path, int]]:
         for r, district, sector, area in zip(lsoas, place, sector_of, areas, strict=True)
     ]
     target = out / TABLE
-    return [(target, _write(target, HEADER, rows))]
+    return [(target, write_gzip_csv(target, HEADER, rows))]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--shared",
-        type=Path,
-        default=DEFAULT_SHARED,
-        help="folder holding the shared open geography CSVs (default: ../shared/data/geo "
-        "beside the repository)",
-    )
-    parser.add_argument(
-        "--out", type=Path, default=HERE, help="where to write the table (default: data/geo)"
-    )
-    args = parser.parse_args(argv)
-    try:
-        results = build(args.shared, args.out)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    for path, count in results:
-        print(f"{path.name}: {count} rows, {path.stat().st_size} bytes")
-    return 0
+    return run(__doc__.splitlines()[0], build, argv)
 
 
 if __name__ == "__main__":

@@ -29,48 +29,19 @@ byte-for-byte unchanged. Only the standard library is used.
 
 from __future__ import annotations
 
-import argparse
-import csv
-import gzip
-import io
 import json
 import math
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-DEFAULT_SHARED = HERE.parents[1].parent / "shared" / "data" / "geo"
+from table_files import read_rows, run, write_gzip_csv
+
 COUNCILS = {"E08000018": "rotherham", "E08000002": "bury"}
 """Council code -> the name used in the shared boundary file names."""
 EARTH_RADIUS_KM = 6371.0088
 ADJACENT_SHARED_VERTICES = 2
 """Two wards are neighbours when their (generalised) boundaries share at least two vertices, i.e.
 an edge, not just a corner."""
-
-
-def _read(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found (pass --shared to point at the geo folder)")
-    with path.open(newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _write(path: Path, header: list[str], rows: Iterable[list[str]]) -> int:
-    """A gzip CSV whose bytes depend only on the rows; returns the number of rows."""
-    text = io.StringIO(newline="")
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(header)
-    count = 0
-    for row in sorted(rows):
-        writer.writerow(row)
-        count += 1
-    with (
-        path.open("wb") as raw,
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as gz,
-    ):
-        gz.write(text.getvalue().encode("utf-8"))
-    return count
 
 
 def _degrees(value: str) -> str:
@@ -141,7 +112,7 @@ def build(shared: Path, out: Path) -> list[tuple[Path, int]]:
     written = []
 
     postcodes = [
-        r for r in _read(shared / "postcodes_rotherham_bury.csv") if r["lad_code"] in COUNCILS
+        r for r in read_rows(shared / "postcodes_rotherham_bury.csv") if r["lad_code"] in COUNCILS
     ]
     target = out / "generator_postcodes.csv.gz"
     rows = [
@@ -156,10 +127,12 @@ def build(shared: Path, out: Path) -> list[tuple[Path, int]]:
         for r in postcodes
     ]
     header = ["postcode", "lad_code", "lsoa21_code", "ward25_code", "lat", "lon"]
-    written.append((target, _write(target, header, rows)))
+    written.append((target, write_gzip_csv(target, header, rows)))
 
     areas = lsoa_areas(shared)
-    lsoas = [r for r in _read(shared / "lsoa21_rotherham_bury.csv") if r["lad_code"] in COUNCILS]
+    lsoas = [
+        r for r in read_rows(shared / "lsoa21_rotherham_bury.csv") if r["lad_code"] in COUNCILS
+    ]
     missing = sorted({r["lsoa21_code"] for r in lsoas} - set(areas))
     if missing:
         raise ValueError(f"no boundary for LSOAs {', '.join(missing)}")
@@ -189,10 +162,12 @@ def build(shared: Path, out: Path) -> list[tuple[Path, int]]:
         "pop_60plus_mid2015",
         "area_km2",
     ]
-    written.append((target, _write(target, header, rows)))
+    written.append((target, write_gzip_csv(target, header, rows)))
 
     neighbours = ward_neighbours(shared)
-    wards = [r for r in _read(shared / "wards25_rotherham_bury.csv") if r["lad_code"] in COUNCILS]
+    wards = [
+        r for r in read_rows(shared / "wards25_rotherham_bury.csv") if r["lad_code"] in COUNCILS
+    ]
     target = out / "generator_wards.csv.gz"
     rows = [
         [
@@ -223,37 +198,18 @@ def build(shared: Path, out: Path) -> list[tuple[Path, int]]:
         "pop_60plus_mid2015",
         "neighbours",
     ]
-    written.append((target, _write(target, header, rows)))
+    written.append((target, write_gzip_csv(target, header, rows)))
 
     touched = {r["sector"] for r in postcodes}
-    sectors = _read(shared / "uk_sector_centroids.csv")
+    sectors = read_rows(shared / "uk_sector_centroids.csv")
     target = out / "generator_sectors.csv.gz"
     rows = [[r["sector"], r["n_postcodes"]] for r in sectors if r["sector"] in touched]
-    written.append((target, _write(target, ["sector", "n_postcodes"], rows)))
+    written.append((target, write_gzip_csv(target, ["sector", "n_postcodes"], rows)))
     return written
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--shared",
-        type=Path,
-        default=DEFAULT_SHARED,
-        help="folder holding the shared open geography CSVs (default: ../shared/data/geo "
-        "beside the repository)",
-    )
-    parser.add_argument(
-        "--out", type=Path, default=HERE, help="where to write the tables (default: data/geo)"
-    )
-    args = parser.parse_args(argv)
-    try:
-        results = build(args.shared, args.out)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    for path, count in results:
-        print(f"{path.name}: {count} rows, {path.stat().st_size} bytes")
-    return 0
+    return run(__doc__.splitlines()[0], build, argv)
 
 
 if __name__ == "__main__":
