@@ -35,7 +35,7 @@ from allocator.solve import SolveParams
 from allocator.validate import check_allocation
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "examples" / "small_council"
-POLICY_LABEL = "Small council home care framework v2026.1"
+POLICY_LABEL = "Small council home care framework (generated) v2026.1"
 ZONES = ("North", "Central", "South")
 FILES = (
     "allocation.json",
@@ -300,7 +300,7 @@ def broken(tmp_path: Path) -> Path:
     shutil.copytree(EXAMPLE, folder)
     _edit_csv(folder / "packages.csv", "PKG-0003", referral_date="2026-13-01")
     _edit_csv(folder / "packages.csv", "PKG-0004", visits="daily brunch 30")
-    _edit_csv(folder / "providers.csv", "WIDE-D", max_weekly_hours="lots")
+    _edit_csv(folder / "providers.csv", "T2-04", max_weekly_hours="lots")
     policy = folder / "policy.toml"
     text = policy.read_text("utf-8")
     policy.write_text(text.replace('same_gender = "soft"', 'same_gender = "often"'), "utf-8")

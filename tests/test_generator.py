@@ -28,7 +28,6 @@ from allocator.validate import check_allocation
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO_ROOT / "data" / "examples"
-SHIPPED_SEED = 1
 COUNCIL_CODES = {"rotherham": "E08000018", "bury": "E08000002"}
 
 
@@ -69,14 +68,20 @@ def test_the_same_seed_gives_byte_identical_files(tmp_path: Path, preset: str) -
     assert (first / "packages.csv").read_bytes() != (other / "packages.csv").read_bytes()
 
 
-@pytest.mark.parametrize("preset", ["rotherham", "bury"])
-def test_the_shipped_examples_are_what_the_generator_makes(tmp_path: Path, preset: str) -> None:
-    fresh = generate(tmp_path, preset, "--seed", str(SHIPPED_SEED))
-    shipped = EXAMPLES / preset
+@pytest.mark.parametrize(
+    ("example", "preset", "seed"),
+    [("rotherham", "rotherham", 1), ("bury", "bury", 1), ("small_council", "small", 7)],
+)
+def test_the_shipped_examples_are_what_the_generator_makes(
+    tmp_path: Path, example: str, preset: str, seed: int
+) -> None:
+    fresh = generate(tmp_path, preset, "--seed", str(seed))
+    shipped = EXAMPLES / example
     names = sorted(p.name for p in fresh.iterdir())
 
     assert sorted(p.name for p in shipped.iterdir()) == names
     assert filecmp.cmpfiles(shipped, fresh, names, shallow=False)[0] == names
+    assert f"allocator generate {preset} --seed {seed}" in (shipped / "README.md").read_text()
 
 
 def test_every_package_lives_at_a_real_postcode_of_its_council(real_framework) -> None:
@@ -234,7 +239,7 @@ def _refused(tmp_path: Path, capsys, *args: str) -> str:
 
 def test_an_unknown_preset_is_refused(tmp_path: Path, capsys) -> None:
     err = _refused(tmp_path, capsys, "wigan")
-    assert "unknown preset 'wigan'; choose one of rotherham, bury, county, england" in err
+    assert "unknown preset 'wigan'; choose one of small, rotherham, bury, county, england" in err
 
 
 def test_a_council_code_not_in_the_data_is_refused(tmp_path: Path, capsys) -> None:

@@ -37,6 +37,10 @@ class Market:
         self.double_up = np.array([p.double_up for p in providers], dtype=bool)
         self.open = np.array([p.open_to_new for p in providers], dtype=bool)
         self.capacity = np.array([p.capacity_minutes for p in providers], dtype=np.int64)
+        self.cap = np.array(
+            [np.inf if p.max_weekly_hours is None else p.max_weekly_hours * 60 for p in providers]
+        )
+        """Weekly carer minutes each provider may take in all (inf where uncapped)."""
         self.index = {p.id: i for i, p in enumerate(providers)}
 
     def _bits(self, tags: Sequence[str]) -> int:
@@ -67,7 +71,7 @@ def place_existing(
     params: DemandParameters,
     lot_caps_minutes: Mapping[str, tuple[tuple[str, ...], float]],
 ) -> None:
-    """A current provider for each existing client whose capacity (and lot cap) holds it, chosen
+    """A current provider for each existing client whose capacity (and caps) hold it, chosen
     in proportion to the provider's spare minutes and the weight of its tier in the zone."""
     existing = [p for p in packages if p.existing]
     keep = market.can_keep(existing)
@@ -85,6 +89,7 @@ def place_existing(
         need = package.minutes_by_band()
         zone = market.zones.index(package.zone)
         fits = keep[row] & np.all(load + need[None, :] <= market.capacity, axis=1)
+        fits &= load.sum(axis=1) + need.sum() <= market.cap
         if len(lots):
             room = np.append(lot_cap - lot_load, np.inf)[lot_of] >= need.sum()
             fits &= room

@@ -92,6 +92,8 @@ class RotherhamShape:
             )
             for n in range(self.specialist_providers)
         ]
+        if not specialists:
+            return Framework(tuple(plans), tiers=(1, 2))
         lot = Lot(name="learning_disability", providers=tuple(p.id for p in specialists))
         return Framework(tuple(plans + specialists), tiers=(1, 2, 3), lots=(lot,))
 

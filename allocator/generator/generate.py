@@ -140,6 +140,7 @@ def _provider(draft: DraftProvider) -> Provider:
         zone_rates_gbp_per_hour=draft.zone_rates_gbp_per_hour,
         cqc_rating=draft.cqc_rating,
         status=draft.status,
+        max_weekly_hours=draft.max_weekly_hours,
     )
 
 

@@ -226,6 +226,11 @@ class SupplyParameters:
     """Assumption: +/-15 % seeded noise on each provider's size, so no two look alike."""
     capacity_step_minutes: int = 15
     """Assumption: capacity is offered in quarter-hours."""
+    capped_share: float = 0.10
+    """Assumption: one provider in ten (never a rank-1 or rotation provider) has a contract cap
+    on its total hours from the framework (the core's optional provider cap)."""
+    cap_share_of_capacity: float = 0.8
+    """Assumption: such a cap is 80 % of the provider's weekly capacity, so it binds."""
     night_share_of_providers: float = 0.35
     """Assumption: providers that staff night calls (every zone's rank-1 or week-on provider
     does)."""

@@ -171,6 +171,22 @@ def _postcode_places(code: str, zoning: AxisBands | WardGroups) -> Callable:
 _DEFAULT_DEMAND = DemandParameters()
 
 PRESETS: dict[str, Preset] = {
+    "small": Preset(
+        name="small",
+        summary=(
+            "A small council modelled on Rotherham, for trying the allocator: 3 zones x 3 ranked "
+            "tier-1 providers and 4 tier-2 providers; 300 packages"
+        ),
+        shape=RotherhamShape(tier2_providers=4, tier2_size=0.3, specialist_providers=0),
+        demand=replace(
+            _DEFAULT_DEMAND,
+            languages={"urdu": 0.45, "punjabi": 0.25, "slovak": 0.20, "romani": 0.10},
+        ),
+        supply=SupplyParameters(),
+        policy_name="Small council home care framework (generated)",
+        policy_version="2026.1",
+        councils=_one_council(ROTHERHAM, 300, _postcode_places(ROTHERHAM, ROTHERHAM_ZONING)),
+    ),
     "rotherham": Preset(
         name="rotherham",
         summary=(

@@ -17,7 +17,7 @@ import numpy as np
 from allocator.generator.demand import DraftPackage
 from allocator.generator.parameters import CQC_FLOOR, SupplyParameters
 from allocator.generator.places import CouncilPlaces
-from allocator.generator.sampling import choose, pick
+from allocator.generator.sampling import choose, pick, quota
 from allocator.model import BANDS, Band, CqcRating, ProviderStatus, ZoneService
 
 
@@ -64,6 +64,7 @@ class DraftProvider:
     status: ProviderStatus
     rate_gbp_per_hour: float
     zone_rates_gbp_per_hour: dict[str, float] = field(default_factory=dict)
+    max_weekly_hours: float | None = None
     capacity_minutes: np.ndarray = field(default_factory=lambda: np.zeros(len(BANDS), np.int64))
     """Weekly carer minutes per band, in `BANDS` order."""
 
@@ -207,3 +208,18 @@ def set_capacities(
         minutes = split @ supply[:, b]
         for provider, value in zip(providers, minutes, strict=True):
             provider.capacity_minutes[b] = int(round(value / step)) * step
+    _cap_hours(rng, providers, params)
+
+
+def _cap_hours(
+    rng: np.random.Generator, providers: Sequence[DraftProvider], params: SupplyParameters
+) -> None:
+    """A weekly hour cap below capacity for `capped_share` of the providers not named by the
+    framework."""
+    candidates = [p for p in providers if not p.plan.named]
+    for provider, capped in zip(
+        candidates, quota(rng, len(candidates), params.capped_share), strict=True
+    ):
+        if capped:
+            hours = provider.capacity_minutes.sum() / 60 * params.cap_share_of_capacity
+            provider.max_weekly_hours = float(round(hours))
