@@ -8,6 +8,8 @@ A package whose current provider can still hold it is kept there before anyone e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from allocator.framework_rules import FrameworkRules
@@ -41,8 +43,10 @@ def place_greedily(
     rules: FrameworkRules,
     chosen: np.ndarray,
     offer_keys: tuple[np.ndarray, ...],
+    package_order: Sequence[int] | None = None,
 ) -> np.ndarray:
-    """`chosen` plus each unplaced package, in queue order, with its first provider that has room.
+    """`chosen` plus each unplaced package, in `package_order` (default: the queue's), with its
+    first provider that has room.
 
     A package's providers are offered in the order of `offer_keys` (numpy lexsort keys, last key
     most significant). Existing placements in `chosen` keep their capacity. A provider "has room"
@@ -60,7 +64,7 @@ def place_greedily(
     starts = np.searchsorted(
         pairs.package[offer_order], np.arange(len(pairs.scenario.packages) + 1)
     )
-    for k in queue_order(pairs):
+    for k in queue_order(pairs) if package_order is None else package_order:
         if placed[k]:
             continue
         need = arrays.need[k]

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from allocator.cascade import place_greedily
+from allocator.cascade import place_greedily, queue_order
 from allocator.framework_rules import SHARE_SCALE, FrameworkRules, RotationRule
 from allocator.goals import MAXIMISED, PairTable
+from allocator.lp_bound import LpOutcome, LpRelaxation
 from allocator.model import BANDS
 from allocator.policy import Goal
 
@@ -28,7 +29,7 @@ FAIRNESS_SCALE = 1000
 EXACT_INTEGER_LIMIT = 2**53
 """CP-SAT reports objectives as doubles: beyond this, integers are no longer exact."""
 
-WORK_PER_SECOND = 0.5
+WORK_PER_SECOND = 0.2
 """CP-SAT deterministic work units budgeted per second of the time limit. Search stops on work,
 not on the clock, so its answer does not depend on machine load; at about 0.8 units a second on
 the 2-core reference machine, this leaves the wall-clock limit as a guard that a machine 60 %
@@ -38,7 +39,17 @@ MIN_LEVEL_WORK = 0.5
 """Work every level gets even when earlier levels overran theirs (CP-SAT stops a little after
 its limit), so the last goals are still optimised rather than starved."""
 
-TIME_WEIGHT = {Goal.EXISTING_CARE: 2, Goal.URGENT_HOURS: 3, Goal.HOURS_PLACED: 3}
+RINS_SHARE = 0.7
+"""Share of a level's budget spent searching around the relaxation's solution first."""
+
+RINS_ROUND_WORK = 5.0
+"""Deterministic work per round of that search: enough to solve a neighbourhood well, small
+enough to take several rounds as the plan and the relaxation come together."""
+
+WHOLE = 1e-6
+"""A pair the relaxation sets within this of 1 (or of 0) counts as placed (or not)."""
+
+TIME_WEIGHT = {Goal.EXISTING_CARE: 2, Goal.URGENT_HOURS: 6, Goal.HOURS_PLACED: 6}
 """Share of the time budget per level (others 1): the placement levels decide unmet need, the
 sector's biggest failure, and are the hardest to solve; time a level does not use passes on."""
 
@@ -48,8 +59,10 @@ class SolveParams:
     time_limit_s: float = 30.0
     """Wall-clock budget for all goal levels together."""
     seed: int = 0
-    workers: int = 2
-    """Search workers; results do not depend on it except through the time limit."""
+    workers: int = 8
+    """CP-SAT subsolvers, interleaved deterministically (on however many cores there are):
+    the answer depends on this number, never on the machine. Eight (a portfolio of search
+    strategies and neighbourhoods) solve this model far better per second than two."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,9 @@ class LexicographicModel:
         self._capacities()
         self._framework_rules()
         self.peak_utilisation = self._fairness_peak()
+        self.relaxation = LpRelaxation(pairs, rules)
+        self.held: list[tuple[Goal, int]] = []
+        """Levels solved so far, with the values every later plan must keep."""
 
     def _one_provider_each(self) -> None:
         starts = np.flatnonzero(np.diff(self.pairs.package, prepend=-1))
@@ -255,25 +271,128 @@ class LexicographicModel:
                 wall_s=max(deadline - time.monotonic(), 0.05) * share,
             )
             maximise = goal in MAXIMISED
-            expression = self.objective(goal)
-            scale, tie_break = self._tie_break(goal, goals[level + 1 : level + 2])
-            if maximise:
-                self.model.maximize(expression * scale + tie_break)
+            relaxed = self.relaxation.solve(goal, budget.wall_s)
+            chosen = self._better_of(goal, chosen, relaxed)
+            lp_bound = relaxed.integer_bound(maximise)
+            if lp_bound is not None and self.evaluate(goal, chosen) == lp_bound:
+                outcome = _proved_by_relaxation(goal, maximise, lp_bound, relaxed.seconds)
             else:
-                self.model.minimize(expression * scale + tie_break)
-            self.model.clear_hints()
-            for var, value in zip(self.x, chosen, strict=True):
-                self.model.add_hint(var, bool(value))
-            chosen, outcome, work = self._solve_level(goal, maximise, scale, budget, params, chosen)
-            work_left -= work
+                if relaxed.x is not None:
+                    self._set_objective(goal, maximise, 1, 0)
+                    rins = Budget(budget.work * RINS_SHARE, budget.wall_s * RINS_SHARE)
+                    chosen, work = self._rins(relaxed.x, goal, maximise, rins, params, chosen)
+                    work_left -= work
+                    budget = Budget(
+                        max(budget.work - work, MIN_LEVEL_WORK / 2),
+                        max(deadline - time.monotonic(), 0.05) * share,
+                    )
+                scale, tie_break = self._tie_break(goal, goals[level + 1 : level + 2])
+                self._set_objective(goal, maximise, scale, tie_break)
+                chosen, outcome, work = self._solve_level(
+                    goal, maximise, scale, budget, params, chosen
+                )
+                work_left -= work
             if all(g in MAXIMISED for g in goals[: level + 1]):
                 chosen, outcome = self._fill(goal, chosen, outcome)
+            outcome = _tightened(outcome, lp_bound)
             outcomes.append(outcome)
+            self.held.append((goal, outcome.value))
+            self.relaxation.hold(goal, outcome.value)
             if maximise:
-                self.model.add(expression >= outcome.value)
+                self.model.add(self.objective(goal) >= outcome.value)
             else:
-                self.model.add(expression <= outcome.value)
+                self.model.add(self.objective(goal) <= outcome.value)
         return chosen, outcomes
+
+    def _set_objective(
+        self, goal: Goal, maximise: bool, scale: int, tie_break: cp_model.LinearExprT
+    ) -> None:
+        expression = self.objective(goal) * scale + tie_break
+        if maximise:
+            self.model.maximize(expression)
+        else:
+            self.model.minimize(expression)
+
+    def _rins(
+        self,
+        x: np.ndarray,
+        goal: Goal,
+        maximise: bool,
+        budget: Budget,
+        params: SolveParams,
+        chosen: np.ndarray,
+    ) -> tuple[np.ndarray, float]:
+        """Search only where the plan and the relaxation disagree (RINS), in rounds.
+
+        A pair both place is fixed in, a pair neither places fixed out, in a copy of the model
+        whose presolve then removes them: a small model that CP-SAT searches far better than
+        the whole. The plan lies in it, so each round can only improve; rounds stop when one
+        finds nothing better or the budget is spent. The copy optimises the goal alone: the
+        scaled tie-break of the full search slows this one down several-fold. Returns the plan
+        and the work used.
+        """
+        used = 0.0
+        began = time.monotonic()
+        while budget.work - used >= MIN_LEVEL_WORK / 2:
+            agree_in = chosen & (x >= 1 - WHOLE)
+            agree_out = ~chosen & (x <= WHOLE)
+            if agree_in.sum() + agree_out.sum() == len(chosen):
+                break
+            neighbourhood = self.model.clone()
+            for i in np.flatnonzero(agree_in | agree_out):
+                domain = neighbourhood.proto.variables[self.x[i].index].domain
+                domain[0] = domain[1] = int(agree_in[i])
+            wall = budget.wall_s - (time.monotonic() - began)
+            round_budget = Budget(min(budget.work - used, RINS_ROUND_WORK), wall)
+            if wall <= 0:
+                break
+            before = self.evaluate(goal, chosen)
+            chosen, _, work = self._solve_level(
+                goal, maximise, 1, round_budget, params, chosen, neighbourhood
+            )
+            used += work
+            if self.evaluate(goal, chosen) == before:
+                break
+        return chosen, used
+
+    def _better_of(self, goal: Goal, chosen: np.ndarray, relaxed: LpOutcome) -> np.ndarray:
+        """`chosen`, or the relaxation's plan rounded, if that keeps every level already solved
+        and does better on `goal`: a start far closer to the optimum than search finds alone."""
+        if relaxed.x is None:
+            return chosen
+        candidate = self._rounded(relaxed.x)
+        for held, value in self.held:
+            achieved = self.evaluate(held, candidate)
+            if (achieved < value) if held in MAXIMISED else (achieved > value):
+                return chosen
+        now, then = self.evaluate(goal, candidate), self.evaluate(goal, chosen)
+        return candidate if ((now > then) if goal in MAXIMISED else (now < then)) else chosen
+
+    def _rounded(self, x: np.ndarray) -> np.ndarray:
+        """A plan from a relaxed solution, each package offered its providers in order of their
+        share (then as the cascade would offer them).
+
+        The packages the relaxation places whole go first: together they fit, as they are part
+        of a solution that respects every capacity. Then the rest, those that count towards the
+        levels already held first (in the levels' order), the most fully placed first.
+        """
+        pairs = self.pairs
+        share = np.round(x, 6)
+        fullest = np.zeros(len(pairs.scenario.packages))
+        np.maximum.at(fullest, pairs.package, share)
+        queue_rank = np.empty(len(fullest), dtype=np.int64)
+        queue_rank[queue_order(pairs)] = np.arange(len(fullest))
+        counts = []
+        for held, _ in self.held:
+            if held in MAXIMISED:
+                worth = np.zeros(len(fullest))
+                np.maximum.at(worth, pairs.package, self.pairs.coefficients(held))
+                counts.append(-worth)
+        whole = fullest >= 1
+        order = np.lexsort((queue_rank, -fullest, *counts[::-1], ~whole)).tolist()
+        pinned = np.array([k.pinned for k in pairs.scenario.packages], dtype=bool)[pairs.package]
+        keys = (pairs.provider, pairs.travel_m, pairs.cascade_step, ~pairs.is_current, -share)
+        return place_greedily(pairs, self.rules, pinned, keys, order)
 
     def _fill(
         self, goal: Goal, chosen: np.ndarray, outcome: LevelOutcome
@@ -299,8 +418,14 @@ class LexicographicModel:
         budget: Budget,
         params: SolveParams,
         incumbent: np.ndarray,
+        model: cp_model.CpModel | None = None,
     ) -> tuple[np.ndarray, LevelOutcome, float]:
-        """The level's best plan, its outcome, and the deterministic work it used."""
+        """The level's best plan, its outcome, and the deterministic work it used, searching
+        `model` (default: the whole) from the hint `incumbent`."""
+        model = model or self.model
+        model.clear_hints()
+        for var, value in zip(self.x, incumbent, strict=True):
+            model.add_hint(var, bool(value))
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = budget.wall_s
         solver.parameters.max_deterministic_time = budget.work
@@ -308,7 +433,7 @@ class LexicographicModel:
         solver.parameters.interleave_search = True
         solver.parameters.random_seed = params.seed
         began = time.monotonic()
-        status = solver.solve(self.model)
+        status = solver.solve(model)
         seconds = time.monotonic() - began
         work = solver.response_proto.deterministic_time
         incumbent_value = self.evaluate(goal, incumbent)
@@ -333,6 +458,21 @@ class LexicographicModel:
             hit_wall_clock=not optimal and work < budget.work * 0.98,
         )
         return incumbent, outcome, work
+
+
+def _proved_by_relaxation(goal: Goal, maximise: bool, value: int, seconds: float) -> LevelOutcome:
+    """A level whose plan already meets the relaxation's bound: optimal with no search."""
+    return LevelOutcome(goal, maximise, value, value, True, seconds, hit_wall_clock=False)
+
+
+def _tightened(outcome: LevelOutcome, lp_bound: int | None) -> LevelOutcome:
+    """The outcome with the tighter of the search's bound and the relaxation's."""
+    if lp_bound is None:
+        return outcome
+    bound = min(outcome.bound, lp_bound) if outcome.maximise else max(outcome.bound, lp_bound)
+    return dataclasses.replace(
+        outcome, bound=bound, optimal=outcome.optimal or outcome.value == bound
+    )
 
 
 def _trivial_bound(model: LexicographicModel, goal: Goal, maximise: bool) -> int:

@@ -15,9 +15,14 @@ from builders import CASCADE, OPTIMISE, ZONES, package, policy, provider, scenar
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from allocator.book import BookArrays
+from allocator.eligibility import eligibility
 from allocator.errors import ScenarioError
+from allocator.framework_rules import FrameworkRules
+from allocator.goals import PairTable
+from allocator.lp_bound import LpRelaxation
 from allocator.model import BANDS
-from allocator.policy import Lot, Policy, Rotation
+from allocator.policy import Goal, Lot, Policy, Rotation
 from allocator.scenario import Scenario
 from allocator.validate import check_allocation
 
@@ -180,6 +185,12 @@ def _urgent_and_total(scenario: Scenario, assignment: dict[str, str]) -> tuple[i
     )
 
 
+def pair_table(scenario: Scenario) -> tuple[PairTable, FrameworkRules]:
+    arrays = BookArrays.of(scenario)
+    pairs = PairTable.of(eligibility(scenario, arrays), arrays)
+    return pairs, FrameworkRules.of(pairs)
+
+
 def brute_force_top_levels(scenario: Scenario) -> tuple[int, int]:
     """The best (urgent minutes, total minutes), lexicographically, over every feasible plan.
 
@@ -297,3 +308,23 @@ def test_every_package_is_placed_or_diagnosed_exactly_once(book):
             assert p.carer_minutes == minutes[p.package_id]
             assert p.reason.endswith(".")
             assert not NEGATIVE.search(p.reason), p.reason  # e.g. 'costs £-20.00 a week more'
+
+
+@SETTINGS
+@given(books(max_packages=8))
+def test_the_relaxations_bounds_are_never_beaten_by_the_true_optimum(book):
+    pairs, rules = pair_table(book)
+    urgent, total = brute_force_top_levels(book)
+    relaxation = LpRelaxation(pairs, rules)
+
+    assert relaxation.solve(Goal.URGENT_HOURS, 10).integer_bound(True) >= urgent
+    relaxation.hold(Goal.URGENT_HOURS, urgent)
+    assert relaxation.solve(Goal.HOURS_PLACED, 10).integer_bound(True) >= total
+
+
+@SETTINGS
+@given(framework_books())
+def test_every_reported_bound_is_on_the_right_side_of_its_value(book):
+    for level in solve(book, OPTIMISE).levels:
+        assert (level.bound >= level.value) if level.maximise else (level.bound <= level.value)
+        assert level.gap >= 0
