@@ -170,38 +170,43 @@ def _postcode_places(code: str, zoning: AxisBands | WardGroups) -> Callable:
 
 _DEFAULT_DEMAND = DemandParameters()
 
+ROTHERHAM_LANGUAGES = {"urdu": 0.45, "punjabi": 0.25, "slovak": 0.20, "romani": 0.10}
+"""Assumption: Rotherham's Pakistani and Kashmiri communities (Urdu, Punjabi) and its Slovak
+and Roma communities."""
+
+
+def _rotherham_like(
+    name: str, summary: str, shape: RotherhamShape, packages: int, policy_name: str
+) -> Preset:
+    """A preset on Rotherham's places and zones, with its community languages."""
+    return Preset(
+        name=name,
+        summary=summary,
+        shape=shape,
+        demand=replace(_DEFAULT_DEMAND, languages=ROTHERHAM_LANGUAGES),
+        supply=SupplyParameters(),
+        policy_name=policy_name,
+        policy_version="2026.1",
+        councils=_one_council(ROTHERHAM, packages, _postcode_places(ROTHERHAM, ROTHERHAM_ZONING)),
+    )
+
+
 PRESETS: dict[str, Preset] = {
-    "small": Preset(
-        name="small",
-        summary=(
-            "A small council modelled on Rotherham, for trying the allocator: 3 zones x 3 ranked "
-            "tier-1 providers and 4 tier-2 providers; 300 packages"
-        ),
-        shape=RotherhamShape(tier2_providers=4, tier2_size=0.3, specialist_providers=0),
-        demand=replace(
-            _DEFAULT_DEMAND,
-            languages={"urdu": 0.45, "punjabi": 0.25, "slovak": 0.20, "romani": 0.10},
-        ),
-        supply=SupplyParameters(),
-        policy_name="Small council home care framework (generated)",
-        policy_version="2026.1",
-        councils=_one_council(ROTHERHAM, 300, _postcode_places(ROTHERHAM, ROTHERHAM_ZONING)),
+    "small": _rotherham_like(
+        "small",
+        "A small council modelled on Rotherham, for trying the allocator: 3 zones x 3 ranked "
+        "tier-1 providers and 4 tier-2 providers; 300 packages",
+        RotherhamShape(tier2_providers=4, tier2_size=0.3, specialist_providers=0),
+        300,
+        "Small council home care framework (generated)",
     ),
-    "rotherham": Preset(
-        name="rotherham",
-        summary=(
-            "Rotherham's framework: 3 zones x 3 ranked tier-1 providers, tier-2 providers over "
-            "wider areas, a learning-disability lot; ~1,100 packages, ~14,000 carer-hours a week"
-        ),
-        shape=RotherhamShape(),
-        demand=replace(
-            _DEFAULT_DEMAND,
-            languages={"urdu": 0.45, "punjabi": 0.25, "slovak": 0.20, "romani": 0.10},
-        ),
-        supply=SupplyParameters(),
-        policy_name="Rotherham home care and support framework (generated)",
-        policy_version="2026.1",
-        councils=_one_council(ROTHERHAM, 1_100, _postcode_places(ROTHERHAM, ROTHERHAM_ZONING)),
+    "rotherham": _rotherham_like(
+        "rotherham",
+        "Rotherham's framework: 3 zones x 3 ranked tier-1 providers, tier-2 providers over "
+        "wider areas, a learning-disability lot; ~1,100 packages, ~14,000 carer-hours a week",
+        RotherhamShape(),
+        1_100,
+        "Rotherham home care and support framework (generated)",
     ),
     "bury": Preset(
         name="bury",
