@@ -142,7 +142,7 @@ def _readme(preset: Preset, command: str, generated: GeneratedScenario, attribut
         for zone, share in generated.places.zone_shares.items()
     )
     return f"""\
-# {generated.places.council}: a generated scenario
+# {generated.places.council}: a generated scenario (preset `{preset.name}`)
 
 {_wrap(preset.summary + _ABOUT)}
 
