@@ -38,6 +38,9 @@ class LpOutcome:
     seconds: float
     x: np.ndarray | None = None
     """Per pair, its share of the package in the relaxation's optimum."""
+    timed_out: bool = False
+    """The time limit (or anything but a proof either way) stopped the simplex: a result that
+    depends on the machine, not only on the inputs."""
 
     def integer_bound(self, maximise: bool) -> int | None:
         """The best integer value any plan could reach, from the LP optimum."""
@@ -94,7 +97,7 @@ class LpRelaxation:
         status = solver.solve(model)
         seconds = time.monotonic() - began
         if status != mb.SolveStatus.OPTIMAL:
-            return LpOutcome(None, seconds)
+            return LpOutcome(None, seconds, timed_out=status != mb.SolveStatus.INFEASIBLE)
         x = solver.values(model.get_variables()).to_numpy()
         return LpOutcome(solver.objective_value, seconds, x)
 

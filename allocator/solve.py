@@ -271,7 +271,8 @@ class LexicographicModel:
                 wall_s=max(deadline - time.monotonic(), 0.05) * share,
             )
             maximise = goal in MAXIMISED
-            relaxed = self.relaxation.solve(goal, budget.wall_s)
+            relaxed = self.relaxation.solve(goal, max(deadline - time.monotonic(), 1.0))
+            cut_short = relaxed.timed_out
             chosen = self._better_of(goal, chosen, relaxed)
             lp_bound = relaxed.integer_bound(maximise)
             if lp_bound is not None and self.evaluate(goal, chosen) == lp_bound:
@@ -280,7 +281,10 @@ class LexicographicModel:
                 if relaxed.x is not None:
                     self._set_objective(goal, maximise, 1, 0)
                     rins = Budget(budget.work * RINS_SHARE, budget.wall_s * RINS_SHARE)
-                    chosen, work = self._rins(relaxed.x, goal, maximise, rins, params, chosen)
+                    chosen, work, rins_cut = self._rins(
+                        relaxed.x, goal, maximise, rins, params, chosen
+                    )
+                    cut_short |= rins_cut
                     work_left -= work
                     budget = Budget(
                         max(budget.work - work, MIN_LEVEL_WORK / 2),
@@ -295,6 +299,8 @@ class LexicographicModel:
             if all(g in MAXIMISED for g in goals[: level + 1]):
                 chosen, outcome = self._fill(goal, chosen, outcome)
             outcome = _tightened(outcome, lp_bound)
+            if cut_short:
+                outcome = dataclasses.replace(outcome, hit_wall_clock=True)
             outcomes.append(outcome)
             self.held.append((goal, outcome.value))
             self.relaxation.hold(goal, outcome.value)
@@ -321,17 +327,18 @@ class LexicographicModel:
         budget: Budget,
         params: SolveParams,
         chosen: np.ndarray,
-    ) -> tuple[np.ndarray, float]:
+    ) -> tuple[np.ndarray, float, bool]:
         """Search only where the plan and the relaxation disagree (RINS), in rounds.
 
         A pair both place is fixed in, a pair neither places fixed out, in a copy of the model
         whose presolve then removes them: a small model that CP-SAT searches far better than
         the whole. The plan lies in it, so each round can only improve; rounds stop when one
         finds nothing better or the budget is spent. The copy optimises the goal alone: the
-        scaled tie-break of the full search slows this one down several-fold. Returns the plan
-        and the work used.
+        scaled tie-break of the full search slows this one down several-fold. Returns the plan,
+        the work used, and whether the wall clock (not the work budget) stopped it.
         """
         used = 0.0
+        cut_short = False
         began = time.monotonic()
         while budget.work - used >= MIN_LEVEL_WORK / 2:
             agree_in = chosen & (x >= 1 - WHOLE)
@@ -345,15 +352,16 @@ class LexicographicModel:
             wall = budget.wall_s - (time.monotonic() - began)
             round_budget = Budget(min(budget.work - used, RINS_ROUND_WORK), wall)
             if wall <= 0:
-                break
+                return chosen, used, True
             before = self.evaluate(goal, chosen)
-            chosen, _, work = self._solve_level(
+            chosen, outcome, work = self._solve_level(
                 goal, maximise, 1, round_budget, params, chosen, neighbourhood
             )
             used += work
+            cut_short |= outcome.hit_wall_clock
             if self.evaluate(goal, chosen) == before:
                 break
-        return chosen, used
+        return chosen, used, cut_short
 
     def _better_of(self, goal: Goal, chosen: np.ndarray, relaxed: LpOutcome) -> np.ndarray:
         """`chosen`, or the relaxation's plan rounded, if that keeps every level already solved

@@ -1,0 +1,88 @@
+"""Where and when a benchmark ran, recorded beside every result so a table can be trusted later.
+
+Times and memory mean little without the machine, the solver's version and the exact command; and
+on a shared machine, without how much of the CPU other work took while they were measured.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import shlex
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import ortools
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def machine() -> str:
+    """CPU model, usable cores and RAM, e.g. 'AMD EPYC, 2 cores, 23.5 GiB RAM'."""
+    return f"{_cpu_model()}, {len(os.sched_getaffinity(0))} cores, {memory_gib():.1f} GiB RAM"
+
+
+def memory_gib() -> float:
+    """Physical memory, from /proc/meminfo."""
+    for line in _read("/proc/meminfo").splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) / 2**20
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+
+
+def run_record(module: str, args: list[str]) -> dict[str, str]:
+    """Date (UTC), machine, the command as typed from the repository root, and versions."""
+    return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "command": shlex.join(["python", "-m", module, *args]),
+        "ortools": ortools.__version__,
+        "python": platform.python_version(),
+    }
+
+
+class CpuWatch:
+    """How many cores other processes kept busy while something was timed.
+
+    The machine's busy CPU time over the interval, less the CPU time of what is timed (this
+    process, or the children it waited for), per second of wall clock: 0 when the run had the
+    machine to itself. The load average cannot say this, as it counts the run too.
+    """
+
+    def __init__(self, who: int = resource.RUSAGE_SELF) -> None:
+        self.who = who
+        self.busy, self.mine, self.began = busy_cpu_s(), self._mine(), time.monotonic()
+
+    def others_cores(self) -> float:
+        wall = time.monotonic() - self.began
+        others = busy_cpu_s() - self.busy - (self._mine() - self.mine)
+        return round(max(others / wall, 0.0), 2) if wall > 0 else 0.0
+
+    def _mine(self) -> float:
+        usage = resource.getrusage(self.who)
+        return usage.ru_utime + usage.ru_stime
+
+
+def busy_cpu_s() -> float:
+    """CPU seconds every process on the machine has spent busy since boot (from /proc/stat)."""
+    fields = _read("/proc/stat").split("\n", 1)[0].split()[1:]
+    if not fields:
+        return 0.0
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_model() -> str:
+    for line in _read("/proc/cpuinfo").splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return ""

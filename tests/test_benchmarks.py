@@ -1,0 +1,96 @@
+"""The benchmarks' own logic at a tiny size: every row complete, no plan beyond the LP bound, and
+a plain CP-SAT baseline that keeps every hard rule it models, so its figures compare fairly."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+import pytest
+
+from allocator.io.scenario_files import load_scenario
+from allocator.validate import check_allocation
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TINY = 200
+TIME_LIMIT_S = 1.0
+OURS_ONLY = {
+    "hours_level_value_h",
+    "hours_level_bound_h",
+    "hours_level_gap_pct",
+    "cost_level_value_gbp",
+    "cost_level_bound_gbp",
+    "cost_level_gap_pct",
+    "levels_gap_pct",
+}
+
+
+@pytest.fixture(scope="module")
+def benchmarks() -> Iterator[tuple[ModuleType, ModuleType]]:
+    """(scale_curve, plain_cpsat): the benchmarks are scripts beside the package, not installed."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(REPO_ROOT))
+        yield (
+            importlib.import_module("benchmarks.scale_curve"),
+            importlib.import_module("benchmarks.plain_cpsat"),
+        )
+
+
+@pytest.fixture(scope="module")
+def tiny_county(tmp_path_factory: pytest.TempPathFactory, benchmarks) -> Path:
+    scale_curve, _ = benchmarks
+    folder, _ = scale_curve.county_scenario(TINY, 1, tmp_path_factory.mktemp("county"))
+    return folder
+
+
+def test_a_tiny_scale_curve_has_complete_rows_and_no_plan_beyond_the_lp_bound(
+    benchmarks, tmp_path: Path
+) -> None:
+    scale_curve, _ = benchmarks
+    rows = scale_curve.measure_size(TINY, TIME_LIMIT_S, 1, tmp_path)
+    assert [row.solver for row in rows] == list(scale_curve.SOLVERS)
+    for row in rows:
+        values = vars(row)
+        expected = set(values) - {"error"} - (set() if row.solver == "ours" else OURS_ONLY)
+        assert row.error is None, row.error
+        assert all(values[name] is not None for name in expected), values
+        assert row.packages == TINY and row.violations == 0
+        assert row.gap_to_lp_pct >= 0 and row.placed_hours <= row.lp_bound_hours
+        assert row.hours_level_gap_pct is None or row.hours_level_gap_pct >= 0
+
+    out = tmp_path / "curve.csv"
+    record = {"date": "today", "machine": "this one", "command": "test", "ortools": "x"}
+    scale_curve.write_csv(rows, record, out)
+    scale_curve.write_csv(rows, record, out)  # a size run again replaces its rows
+    smaller = [dataclasses.replace(row, packages=TINY - 1) for row in rows]
+    scale_curve.write_csv(smaller, record, out)  # another size's rows are added
+    table = pd.read_csv(out)
+    assert list(table["packages"]) == [TINY - 1] * 3 + [TINY] * 3
+    assert list(table["solver"]) == list(scale_curve.SOLVERS) * 2
+    assert set(record) <= set(table.columns)
+
+
+def test_a_run_that_dies_is_reported_with_its_error(benchmarks, tmp_path: Path) -> None:
+    scale_curve, _ = benchmarks
+    with pytest.raises(scale_curve.RunFailed, match="exit 1: .*not a scenario folder"):
+        scale_curve.run_solver(tmp_path / "missing", "cascade", TIME_LIMIT_S, 60)
+
+
+def test_the_plain_cpsat_baseline_keeps_every_hard_rule(benchmarks, tiny_county: Path) -> None:
+    """On the generated county (pins, hour caps) and on Bury's capped lot (its rotations, which
+    the baseline leaves out, removed from the policy)."""
+    _, plain_cpsat = benchmarks
+    bury = load_scenario(REPO_ROOT / "data" / "examples" / "bury")
+    policy = bury.policy.model_copy(update={"rotations": ()})
+    no_rotations = bury.model_copy(update={"policy": policy})
+    for scenario in (load_scenario(tiny_county), no_rotations):
+        outcome = plain_cpsat.solve_plain(scenario, TIME_LIMIT_S)
+        assert outcome.status in ("OPTIMAL", "FEASIBLE")
+        assert outcome.assignment, "places something"
+        assert check_allocation(scenario, outcome.assignment) == []
+        placed = sum(scenario.package_by_id[k].carer_minutes_per_week for k in outcome.assignment)
+        assert placed == outcome.objective_minutes <= outcome.bound_minutes
