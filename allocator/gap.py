@@ -1,0 +1,755 @@
+"""The generalised assignment problem (GAP): the capacity-limited core of placing care packages.
+
+Each job (package) goes to exactly one agent (provider); an agent's jobs use at most its capacity;
+the cost of the assignment is minimised or maximised. Public instances with known optima
+(OR-Library, Chu & Beasley 1997, Yagiura et al. 2004) make this the external yardstick of the
+solver, so this module reads their format, solves them and checks answers independently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from ortools.linear_solver import pywraplp
+from ortools.sat.python import cp_model
+
+
+@dataclass(frozen=True)
+class GapInstance:
+    """m agents, n jobs: `cost[i, j]` and `weight[i, j]` of giving job j to agent i, and each
+    agent's `capacity[i]`. Arrays are int64 and read-only, so an instance never changes."""
+
+    name: str
+    cost: np.ndarray
+    weight: np.ndarray
+    capacity: np.ndarray
+
+    def __post_init__(self) -> None:
+        for field in ("cost", "weight", "capacity"):
+            array = np.array(getattr(self, field), dtype=np.int64)
+            array.setflags(write=False)
+            object.__setattr__(self, field, array)
+        _validate(self)
+
+    @property
+    def agents(self) -> int:
+        """m, the number of agents."""
+        return int(self.capacity.shape[0])
+
+    @property
+    def jobs(self) -> int:
+        """n, the number of jobs."""
+        return int(self.cost.shape[1])
+
+
+def _validate(instance: GapInstance) -> None:
+    """Shapes agree and resource use is non-negative: the solver's knapsack rows rely on both."""
+    cost, weight, capacity = instance.cost, instance.weight, instance.capacity
+    where = f"GAP instance {instance.name!r}"
+    if cost.ndim != 2:
+        raise ValueError(f"{where}: cost must be an m×n matrix, got shape {cost.shape}")
+    if weight.shape != cost.shape:
+        raise ValueError(
+            f"{where}: weight has shape {weight.shape} but cost has shape {cost.shape}"
+        )
+    if capacity.shape != (cost.shape[0],):
+        raise ValueError(
+            f"{where}: capacity has shape {capacity.shape}, expected ({cost.shape[0]},)"
+        )
+    if weight.size and weight.min() < 0:
+        i, j = np.argwhere(weight < 0)[0]
+        raise ValueError(f"{where}: weight[{i}][{j}] = {weight[i, j]} is negative")
+    if capacity.size and capacity.min() < 0:
+        i = int(np.argmax(capacity < 0))
+        raise ValueError(f"{where}: capacity[{i}] = {capacity[i]} is negative")
+
+
+# --- reading the OR-Library token format -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Block:
+    """Where one problem's tokens sit: its sizes start at token `start` (0-based)."""
+
+    start: int
+    agents: int
+    jobs: int
+
+    @property
+    def end(self) -> int:
+        """One past the block's last token: m n, two m×n matrices, m capacities."""
+        return self.start + 2 + 2 * self.agents * self.jobs + self.agents
+
+
+class _Misfit(Exception):
+    """One reading of the token stream does not fit; the message says where."""
+
+
+class _Tokens:
+    """The whitespace-separated tokens of a text; positions are worked out only for messages."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.words = text.split()
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def where(self, index: int) -> str:
+        """'token k (line l)', both 1-based, as a reader of the file counts them."""
+        if index >= len(self.words):
+            return f"token {index + 1} (past the end)"
+        for position, match in enumerate(re.finditer(r"\S+", self.text)):
+            if position == index:
+                return f"token {index + 1} (line {self.text.count(chr(10), 0, match.start()) + 1})"
+        raise IndexError(index)
+
+    def integer(self, index: int, problem: int) -> int:
+        """The token at `index` as an int, or _Misfit naming the problem and the position."""
+        return int(self.integers(index, index + 1, problem)[0])
+
+    def integers(self, start: int, stop: int, problem: int) -> np.ndarray:
+        """Tokens [start, stop) as int64; a bad token is reported by its own position."""
+        words = self.words[start:stop]
+        for offset, word in enumerate(words):
+            if not _is_integer(word):
+                raise _Misfit(
+                    f"problem {problem}, {self.where(start + offset)}: {word!r} is not an integer"
+                )
+        try:
+            return np.array(words, dtype=np.int64)
+        except OverflowError:
+            offset = next(k for k, word in enumerate(words) if abs(int(word)) >= 2**63)
+            raise _Misfit(
+                f"problem {problem}, {self.where(start + offset)}: {words[offset]} is too large"
+            ) from None
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def _is_integer(word: str) -> bool:
+    """Plain decimal integers only (Python's int() would also take '1_000' and other digits)."""
+    return (word.isdigit() and word.isascii()) or _INTEGER.fullmatch(word) is not None
+
+
+def parse_gap(text: str, source: str) -> list[GapInstance]:
+    """Every problem in `text`, in the OR-Library GAP format, named `source-k` (or `source` when
+    the text holds one problem).
+
+    Line breaks carry no meaning. A file is either P followed by P blocks, or one block without P;
+    the reading that consumes the token stream exactly is the one used, so a file need not say
+    which it is. Raises ValueError naming `source`, the problem and the token position (both
+    readings' reasons when neither fits).
+    """
+    tokens = _Tokens(text)
+    parsed: dict[str, list[GapInstance]] = {}
+    misfits: dict[str, str] = {}
+    for label, layout in (("as one problem", _single_layout), ("as P problems", _multi_layout)):
+        try:
+            parsed[label] = _read_blocks(tokens, layout(tokens), source)
+        except _Misfit as misfit:
+            misfits[label] = f"read {label}: {misfit}"
+    if len(parsed) == 1:
+        return next(iter(parsed.values()))
+    if parsed:
+        raise ValueError(
+            f"{source}: ambiguous: the tokens read both as one problem and as P problems"
+        )
+    raise ValueError(f"{source}: not a GAP file; " + "; ".join(misfits.values()))
+
+
+def _single_layout(tokens: _Tokens) -> list[_Block]:
+    """One block starting at the first token, or _Misfit."""
+    block = _block_at(tokens, 0, problem=1)
+    _check_end(tokens, block.end, problem=1)
+    return [block]
+
+
+def _multi_layout(tokens: _Tokens) -> list[_Block]:
+    """P, then P blocks back to back, or _Misfit."""
+    if not len(tokens):
+        raise _Misfit("problem 1, token 1: the file is empty")
+    count = tokens.integer(0, problem=1)
+    if count < 0:
+        raise _Misfit(f"problem 1, {tokens.where(0)}: negative problem count {count}")
+    blocks = [_block_at(tokens, 1, problem=1)] if count else []
+    while len(blocks) < count and blocks[-1].end <= len(tokens):
+        blocks.append(_block_at(tokens, blocks[-1].end, problem=len(blocks) + 1))
+    _check_end(tokens, blocks[-1].end if blocks else 1, problem=len(blocks))
+    return blocks
+
+
+def _block_at(tokens: _Tokens, start: int, problem: int) -> _Block:
+    """The sizes `m n` at `start`; _Misfit if missing, not integers or negative."""
+    if start + 2 > len(tokens):
+        raise _Misfit(f"problem {problem}, token {start + 1}: the file ends before the sizes m n")
+    agents = tokens.integer(start, problem)
+    jobs = tokens.integer(start + 1, problem)
+    for index, value, label in ((start, agents, "m"), (start + 1, jobs, "n")):
+        if value < 0:
+            raise _Misfit(
+                f"problem {problem}, {tokens.where(index)}: negative size {label}={value}"
+            )
+    return _Block(start, agents, jobs)
+
+
+def _check_end(tokens: _Tokens, end: int, problem: int) -> None:
+    """The last block read (`problem`, ending before token `end`) must end where the tokens do."""
+    if end > len(tokens):
+        raise _Misfit(
+            f"problem {problem}: too few tokens, it needs tokens up to {end} but the file ends at "
+            f"token {len(tokens)}"
+        )
+    if end < len(tokens):
+        raise _Misfit(
+            f"problem {problem}: too many tokens, {len(tokens) - end} left over from "
+            f"{tokens.where(end)}"
+        )
+
+
+def _read_blocks(tokens: _Tokens, blocks: list[_Block], source: str) -> list[GapInstance]:
+    """The instances of a layout that fits; names are `source-k` for several, `source` for one."""
+    instances = []
+    for problem, block in enumerate(blocks, start=1):
+        m, n = block.agents, block.jobs
+        body = tokens.integers(block.start + 2, block.end, problem)
+        resources = body[m * n :]
+        if resources.size and resources.min() < 0:
+            index = block.start + 2 + m * n + int(np.argmax(resources < 0))
+            what = "weight" if index < block.start + 2 + 2 * m * n else "capacity"
+            raise _Misfit(
+                f"problem {problem}, {tokens.where(index)}: negative {what} {tokens.words[index]}"
+            )
+        instances.append(
+            GapInstance(
+                name=source if len(blocks) == 1 else f"{source}-{problem}",
+                cost=body[: m * n].reshape(m, n),
+                weight=body[m * n : 2 * m * n].reshape(m, n),
+                capacity=body[2 * m * n :],
+            )
+        )
+    return instances
+
+
+# --- checking an answer, independently of the solver --------------------------------------------
+
+
+def check_gap_assignment(instance: GapInstance, assignment: np.ndarray) -> list[str]:
+    """Every way `assignment` (agent per job) breaks the instance's rules; empty when feasible.
+
+    Written without reference to the solver, so the solver's answers can be checked against it.
+    """
+    agents = np.asarray(assignment)
+    if agents.shape != (instance.jobs,):
+        return [f"assignment has shape {agents.shape}, expected ({instance.jobs},)"]
+    if agents.size and not np.issubdtype(agents.dtype, np.integer):
+        return [f"assignment holds {agents.dtype} values, expected agent numbers"]
+    problems = [
+        f"job {j} is not assigned to an agent 0..{instance.agents - 1} (got {agents[j]})"
+        for j in np.flatnonzero((agents < 0) | (agents >= instance.agents))
+    ]
+    placed = np.flatnonzero((agents >= 0) & (agents < instance.agents))
+    used = np.bincount(
+        agents[placed],
+        weights=instance.weight[agents[placed], placed],
+        minlength=instance.agents,
+    )
+    problems += [
+        f"agent {i} is over capacity: its jobs use {int(used[i])} of {instance.capacity[i]}"
+        for i in np.flatnonzero(used > instance.capacity)
+    ]
+    return problems
+
+
+def gap_cost(instance: GapInstance, assignment: np.ndarray) -> int:
+    """Total cost of giving job j to agent `assignment[j]`; every job must name a valid agent."""
+    agents = np.asarray(assignment)
+    invalid = (
+        agents.shape != (instance.jobs,)
+        or (agents.size and not np.issubdtype(agents.dtype, np.integer))
+        or bool(np.any((agents < 0) | (agents >= instance.agents)))
+    )
+    if invalid:
+        raise ValueError(f"{instance.name}: assignment does not give every job a valid agent")
+    return int(instance.cost[agents, np.arange(instance.jobs)].sum())
+
+
+# --- solving ------------------------------------------------------------------------------------
+
+Sense = Literal["min", "max"]
+
+WORK_PER_SECOND = 0.6
+"""Deterministic work units budgeted per second of the time limit. Search stops on work, not on
+the clock, so the answer does not depend on machine load. On the idle 2-core reference machine
+each of the two solvers does about 1 unit a second, so the wall clock stays a guard; with another
+busy process on the machine the rate fell to 0.3–0.5, and the largest instances then stop on the
+clock (the result says so)."""
+
+EXACT_SHARE = 0.15
+"""Share of the work for the first exact solve of the whole model: it proves the small and
+loosely packed instances optimal at once, and hands the rest a first assignment."""
+
+SEARCH_SHARE = 0.6
+"""Share for the neighbourhood search; the rest goes to the final exact solve, which starts
+from the search's best assignment on a model reduced by the Lagrangian bound."""
+
+SEARCH_SHARE_WHEN_STUCK = 0.85
+"""Share of the remaining work for the search when the first exact solve found no assignment at
+all (80 × 1600 instances): a second exact solve of the whole model is then little use either."""
+
+WALL_GUARD = 1.5
+"""How much more than its share of the remaining wall time a phase may take before the clock
+stops it (the work budget normally does first)."""
+
+NEIGHBOURHOOD_WORK = 0.1
+"""Work allowed to re-solve one neighbourhood: most are solved to optimality well within it."""
+
+NEIGHBOURHOOD_ROUND_WORK = 0.03
+"""Work charged per round of parallel neighbourhoods on top of the longest sub-solve's: CP-SAT
+spends about 25 ms setting up each small model that its work count does not include."""
+
+FIRST_NEIGHBOURHOOD_AGENTS = 3
+"""Agents per neighbourhood at the start: three agents' jobs (30–60) re-solve in milliseconds."""
+
+LP_PARAMETERS = "use_dual_simplex: true"
+"""GLOP's dual simplex: 4 s rather than 12 s on the 80 × 1600 relaxation."""
+
+
+@dataclass(frozen=True)
+class GapResult:
+    """The best assignment found and how good it is proved to be.
+
+    `bound` is what the solver proved: no assignment is cheaper (min) or dearer (max) than it.
+    `value` and `assignment` are None when no feasible assignment was found; `bound` is None only
+    when none exists. `reproducible` is False when a phase stopped on the wall clock rather than
+    on its deterministic work budget, so a rerun with the same seed may differ.
+    """
+
+    name: str
+    sense: Sense
+    value: int | None
+    assignment: np.ndarray | None
+    bound: int | None
+    optimal: bool
+    seconds: float
+    reproducible: bool
+
+
+@dataclass
+class _Search:
+    """The state shared by the phases, in minimisation form (costs negated for max)."""
+
+    cost: np.ndarray
+    weight: np.ndarray
+    capacity: np.ndarray
+    seed: int
+    workers: int
+    deadline: float
+    best: np.ndarray | None = None
+    bound: float = -math.inf
+    reproducible: bool = True
+
+    @property
+    def value(self) -> int | None:
+        """Cost of the best assignment so far (minimisation form)."""
+        if self.best is None:
+            return None
+        return int(self.cost[self.best, np.arange(self.cost.shape[1])].sum())
+
+    def offer(self, assignment: np.ndarray | None) -> None:
+        """Keep `assignment` if it is better than the best so far."""
+        if assignment is None:
+            return
+        value = int(self.cost[assignment, np.arange(self.cost.shape[1])].sum())
+        if self.best is None or value < self.value:
+            self.best = assignment
+
+    @property
+    def proved(self) -> int | None:
+        """The bound as an integer (costs are integers), or None when proved infeasible."""
+        if self.bound == math.inf:
+            return None
+        return math.ceil(self.bound - 1e-6) if self.bound > -math.inf else None
+
+    @property
+    def solved(self) -> bool:
+        """Proved optimal, or proved infeasible."""
+        if self.bound == math.inf:
+            return True
+        return self.value is not None and self.proved is not None and self.value <= self.proved
+
+
+def solve_gap(
+    instance: GapInstance,
+    sense: Sense,
+    time_limit_s: float,
+    seed: int = 0,
+    workers: int = 2,
+) -> GapResult:
+    """Solve the GAP in the given sense within `time_limit_s` wall seconds.
+
+    Three phases, chosen by measurement on the public instances: an exact CP-SAT solve of the
+    whole model (proves the small and loosely packed instances at once), then a neighbourhood
+    search that re-solves the jobs of a few agents at a time exactly (it finds far better
+    assignments on tightly packed instances than the whole-model search does), then an exact
+    solve from the best assignment on the model reduced by the LP's Lagrangian bound. The bound
+    is the best of the LP (GLOP) bound and CP-SAT's. Search is budgeted in deterministic work,
+    so the same seed gives the same answer on any machine that finishes within the time limit.
+    """
+    started = time.monotonic()
+    if sense not in ("min", "max"):
+        raise ValueError(f"sense must be 'min' or 'max', got {sense!r}")
+    search = _Search(
+        cost=instance.cost if sense == "min" else -instance.cost,
+        weight=instance.weight,
+        capacity=instance.capacity,
+        seed=seed,
+        workers=max(workers, 1),
+        deadline=started + time_limit_s,
+    )
+    work = time_limit_s * WORK_PER_SECOND
+    fits = instance.weight <= instance.capacity[:, None]
+    if instance.jobs == 0:
+        search.best, search.bound = np.zeros(0, dtype=np.int64), 0.0
+    elif not fits.any(axis=0).all():
+        search.bound = math.inf
+    else:
+        _run_phases(search, fits, work)
+    sign = 1 if sense == "min" else -1
+    value = search.value
+    bound = None if search.proved is None else sign * search.proved
+    return GapResult(
+        name=instance.name,
+        sense=sense,
+        value=None if value is None else sign * value,
+        assignment=search.best,
+        bound=bound,
+        optimal=search.solved and value is not None,
+        seconds=time.monotonic() - started,
+        reproducible=search.reproducible,
+    )
+
+
+@dataclass(frozen=True)
+class _Lagrangian:
+    """The LP relaxation's capacity prices v, turned into a bound that holds whatever GLOP's
+    tolerances: for any v ≥ 0, L(v) = Σ_j min_i (c_ij + v_i·w_ij) − Σ_i v_i·b_i is a lower bound,
+    and at the LP's optimal prices it equals the LP bound."""
+
+    value: float
+    reduced: np.ndarray
+    """How much giving job j to agent i raises L(v) above its minimum (inf where it cannot)."""
+    rounded: np.ndarray
+    """The LP's agent for each job it places whole, m (no agent) for the few it splits."""
+
+    def may_improve(self, value: int) -> np.ndarray:
+        """Pairs that can appear in an assignment cheaper than `value`; the others cannot."""
+        tolerance = 1e-6 * max(1.0, abs(value))
+        return self.value + self.reduced <= value - 1 + tolerance
+
+
+def _run_phases(search: _Search, fits: np.ndarray, work: float) -> None:
+    """Exact solve, neighbourhood search, exact solve on the reduced model; stop once proved.
+
+    Each phase may take a share of the remaining wall time in proportion to its work, with
+    `WALL_GUARD` to spare, so a phase stops on the clock only on a much slower or busier machine.
+    """
+    lagrangian = _lagrangian(search, fits)
+    if lagrangian is not None:
+        search.bound = max(search.bound, lagrangian.value)
+    used = _solve_exactly(search, fits, work * EXACT_SHARE, share=WALL_GUARD * EXACT_SHARE)
+    if search.solved:
+        return
+    start = search.best if search.best is not None or lagrangian is None else lagrangian.rounded
+    if start is not None:
+        search_work = work * SEARCH_SHARE
+        if search.best is None:
+            search_work = (work - used) * SEARCH_SHARE_WHEN_STUCK
+        share = WALL_GUARD * search_work / max(work - used, 1e-9)
+        used += _neighbourhood_search(search, start, search_work, share=min(share, 1.0))
+        if search.solved:
+            return
+    keep = fits.copy()
+    if lagrangian is not None and search.best is not None:
+        keep &= lagrangian.may_improve(search.value)
+        keep[search.best, np.arange(fits.shape[1])] = True
+    _solve_exactly(search, keep, max(work - used, 0.0), share=1.0)
+
+
+def _lagrangian(search: _Search, fits: np.ndarray) -> _Lagrangian | None:
+    """Solve the LP relaxation with GLOP; None if it does not reach an optimum."""
+    lp = pywraplp.Solver.CreateSolver("GLOP")
+    m, n = fits.shape
+    job_rows = [lp.Constraint(1.0, 1.0) for _ in range(n)]
+    capacity_rows = [lp.Constraint(-lp.infinity(), float(b)) for b in search.capacity.tolist()]
+    objective = lp.Objective()
+    agents, jobs = np.nonzero(fits)
+    weights, costs = search.weight[agents, jobs].tolist(), search.cost[agents, jobs].tolist()
+    x = []
+    for i, j, w, c in zip(agents.tolist(), jobs.tolist(), weights, costs, strict=True):
+        x.append(lp.NumVar(0.0, 1.0, ""))
+        job_rows[j].SetCoefficient(x[-1], 1.0)
+        capacity_rows[i].SetCoefficient(x[-1], float(w))
+        objective.SetCoefficient(x[-1], float(c))
+    objective.SetMinimization()
+    lp.SetSolverSpecificParametersAsString(LP_PARAMETERS)
+    if lp.Solve() != pywraplp.Solver.OPTIMAL:
+        return None
+    prices = np.maximum([-row.dual_value() for row in capacity_rows], 0.0)
+    priced = np.where(fits, search.cost + prices[:, None] * search.weight, np.inf)
+    cheapest = priced.min(axis=0)
+    value = float(cheapest.sum() - prices @ search.capacity)
+    whole = np.array([var.solution_value() for var in x]) > 1 - 1e-6
+    rounded = np.full(n, m, dtype=np.int64)
+    rounded[jobs[whole]] = agents[whole]
+    return _Lagrangian(value=value, reduced=priced - cheapest, rounded=rounded)
+
+
+def _solve_exactly(search: _Search, allowed: np.ndarray, work: float, share: float) -> float:
+    """CP-SAT on the whole model restricted to `allowed` pairs, from the best assignment so far.
+
+    Every assignment better than the best one so far must lie inside `allowed`, and the best one
+    does too, so CP-SAT's bound holds for the whole problem. `share` is the part of the remaining
+    wall time this solve may take. Returns the work used.
+    """
+    model = _PairModel.build(search.cost, search.weight, search.capacity, allowed, search.best)
+    wall_s = max(search.deadline - time.monotonic(), 0.01) * share
+    outcome = model.solve_portfolio(search.workers, search.seed, max(work, 0.01), wall_s)
+    search.offer(outcome.assignment)
+    if outcome.infeasible:
+        search.bound = math.inf
+    else:
+        search.bound = max(search.bound, outcome.bound)
+    search.reproducible &= not outcome.hit_wall_clock
+    return outcome.work
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """One CP-SAT solve: the assignment found (agent per job, or None) and what was proved."""
+
+    assignment: np.ndarray | None
+    bound: float
+    optimal: bool
+    infeasible: bool
+    work: float
+    hit_wall_clock: bool
+
+
+PORTFOLIO = ({}, {"linearization_level": 2})
+"""Parameters of the parallel exact solvers (more workers repeat the first with other seeds).
+Independent single-worker solves are each deterministic, unlike CP-SAT's own parallel search,
+and on these instances they prove optimality sooner than its interleaved two-worker search
+(b10200: 8 s against over 30 s). The second has the stronger LP, which wins on some type C."""
+
+PORTFOLIO_WORK_RATE = (1.0, 0.7)
+"""Work each solver may use per unit of budget: the stronger LP does less work a second."""
+
+
+@dataclass(frozen=True)
+class _PairModel:
+    """min Σ c·x, one agent per job, Σ_j w·x ≤ b per agent, over the allowed (agent, job) pairs.
+
+    `agents[k]`, `jobs[k]` name the pair of variable `x[k]`.
+    """
+
+    model: cp_model.CpModel
+    cost: np.ndarray
+    agents: np.ndarray
+    jobs: np.ndarray
+    x: list[cp_model.IntVar]
+
+    @staticmethod
+    def build(
+        cost: np.ndarray,
+        weight: np.ndarray,
+        capacity: np.ndarray,
+        allowed: np.ndarray,
+        hint: np.ndarray | None,
+    ) -> _PairModel:
+        """The model over the `allowed` pairs, starting from `hint` (agent per job) if given."""
+        model = cp_model.CpModel()
+        agents, jobs = np.nonzero(allowed)
+        x = [model.new_bool_var("") for _ in range(agents.size)]
+        by_job = np.argsort(jobs, kind="stable")
+        for group in np.split(by_job, np.cumsum(np.bincount(jobs, minlength=cost.shape[1]))[:-1]):
+            model.add_exactly_one(x[k] for k in group)
+        by_agent = np.cumsum(np.bincount(agents, minlength=cost.shape[0]))[:-1]
+        for group in np.split(np.arange(agents.size), by_agent):
+            if group.size:
+                uses = weight[agents[group], jobs[group]].tolist()
+                limit = int(capacity[agents[group[0]]])
+                model.add(cp_model.LinearExpr.weighted_sum([x[k] for k in group], uses) <= limit)
+        model.minimize(cp_model.LinearExpr.weighted_sum(x, cost[agents, jobs].tolist()))
+        if hint is not None:
+            for var, chosen in zip(x, (hint[jobs] == agents).tolist(), strict=True):
+                model.add_hint(var, chosen)
+        return _PairModel(model, cost, agents, jobs, x)
+
+    def solve(
+        self, work: float, wall_s: float, seed: int, parameters: dict[str, int] | None = None
+    ) -> _Outcome:
+        """One single-worker CP-SAT solve, stopped by `work` (wall seconds only as a guard)."""
+        return self._solve(cp_model.CpSolver(), work, wall_s, seed, parameters or {})
+
+    def solve_portfolio(self, workers: int, seed: int, work: float, wall_s: float) -> _Outcome:
+        """`workers` single-worker solves in parallel, merged: the best assignment, the best
+        bound. When one proves optimality the others are stopped and its answer is taken."""
+        solvers = [cp_model.CpSolver() for _ in range(workers)]
+        settings = [
+            (PORTFOLIO[k], PORTFOLIO_WORK_RATE[k]) if k < len(PORTFOLIO) else (PORTFOLIO[0], 1.0)
+            for k in range(workers)
+        ]
+
+        def run(k: int) -> _Outcome:
+            parameters, rate = settings[k]
+            outcome = self._solve(solvers[k], work * rate, wall_s, seed + k, parameters)
+            if outcome.optimal or outcome.infeasible:
+                for other in solvers:
+                    other.stop_search()
+            return outcome
+
+        with ThreadPoolExecutor(workers) as pool:
+            outcomes = list(pool.map(run, range(workers)))
+        return _merge(outcomes, self)
+
+    def _solve(
+        self,
+        solver: cp_model.CpSolver,
+        work: float,
+        wall_s: float,
+        seed: int,
+        parameters: dict[str, int],
+    ) -> _Outcome:
+        solver.parameters.max_deterministic_time = work
+        solver.parameters.max_time_in_seconds = wall_s
+        solver.parameters.num_workers = 1
+        solver.parameters.random_seed = seed
+        for name, value in parameters.items():
+            setattr(solver.parameters, name, value)
+        status = solver.solve(self.model)
+        assignment = None
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            chosen = np.array([solver.boolean_value(var) for var in self.x], dtype=bool)
+            assignment = np.empty(self.cost.shape[1], dtype=np.int64)
+            assignment[self.jobs[chosen]] = self.agents[chosen]
+        finished = status in (cp_model.OPTIMAL, cp_model.INFEASIBLE)
+        return _Outcome(
+            assignment=assignment,
+            bound=math.inf if status == cp_model.INFEASIBLE else solver.best_objective_bound,
+            optimal=status == cp_model.OPTIMAL,
+            infeasible=status == cp_model.INFEASIBLE,
+            work=solver.deterministic_time,
+            hit_wall_clock=not finished and solver.wall_time >= wall_s * 0.98,
+        )
+
+
+def _merge(outcomes: list[_Outcome], model: _PairModel) -> _Outcome:
+    """One outcome from parallel solves of the same model."""
+    proved = [o for o in outcomes if o.optimal or o.infeasible]
+    if proved:
+        return dataclasses.replace(proved[0], work=max(o.work for o in outcomes))
+    found = [o for o in outcomes if o.assignment is not None]
+    jobs = np.arange(model.cost.shape[1])
+    best = min(found, key=lambda o: model.cost[o.assignment, jobs].sum(), default=None)
+    return _Outcome(
+        assignment=None if best is None else best.assignment,
+        bound=max(o.bound for o in outcomes),
+        optimal=False,
+        infeasible=False,
+        work=max(o.work for o in outcomes),
+        hit_wall_clock=any(o.hit_wall_clock for o in outcomes),
+    )
+
+
+def _neighbourhood_search(search: _Search, start: np.ndarray, work: float, share: float) -> float:
+    """Large-neighbourhood search: free the jobs of a few agents and re-place them among those
+    agents exactly, keeping the result (it is never worse). Disjoint groups are solved in
+    parallel, one per worker, from the same assignment, so their results combine.
+
+    `start` may leave jobs unplaced (agent m, as the LP's split jobs are): every neighbourhood
+    then also tries to place them, at a cost higher than any placement can save, which repairs
+    tightly packed instances that CP-SAT alone finds no feasible assignment for. The group size
+    adapts: it grows while groups are solved to optimality and shrinks when they are not, so each
+    sub-solve stays small enough to finish. Returns the work used.
+    """
+    agents = search.cost.shape[0]
+    largest = agents - 1
+    if largest < 2:
+        return 0.0
+    rng = np.random.default_rng(search.seed)
+    size = min(FIRST_NEIGHBOURHOOD_AGENTS, largest)
+    current = start.copy()
+    used = 0.0
+    deadline = time.monotonic() + max(search.deadline - time.monotonic(), 0.0) * share
+    with ThreadPoolExecutor(search.workers) as pool:
+        while used < work and not search.solved:
+            if time.monotonic() > deadline:
+                search.reproducible = False
+                break
+            order = rng.permutation(agents)
+            count = min(search.workers, agents // size)
+            groups = [order[g * size : (g + 1) * size] for g in range(count)]
+            unplaced = np.flatnonzero(current == agents)
+            shares = np.array_split(unplaced, count)
+            tasks = zip(groups, shares, strict=True)
+            outcomes = list(pool.map(lambda task: _resolve(search, current, *task), tasks))
+            for outcome in outcomes:
+                if outcome is not None:
+                    jobs, agent_of_job, solved_by = outcome
+                    current[jobs] = agent_of_job
+                    search.reproducible &= not solved_by.hit_wall_clock
+            if not np.any(current == agents):
+                search.offer(current.copy())
+            used += NEIGHBOURHOOD_ROUND_WORK + max(
+                (o[2].work for o in outcomes if o is not None), default=0.0
+            )
+            solved = sum(o is not None and o[2].optimal for o in outcomes)
+            if solved == len(groups) and rng.random() < 0.2:
+                size = min(size + 1, largest)
+            elif solved < len(groups) and rng.random() < 0.5:
+                size = max(size - 1, 2)
+    return used
+
+
+def _resolve(
+    search: _Search, current: np.ndarray, group: np.ndarray, unplaced: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, _Outcome] | None:
+    """Re-place the jobs of agents `group`, and try to place the `unplaced` jobs, among those
+    agents. Returns (jobs, their new agents, outcome), or None unless it is at least as good."""
+    agents = search.cost.shape[0]
+    jobs = np.union1d(np.flatnonzero(np.isin(current, group)), unplaced)
+    if jobs.size == 0:
+        return None
+    rows = np.append(group, agents) if unplaced.size else group
+    cost = _unplaced_row(search.cost)[np.ix_(rows, jobs)]
+    weight = _unplaced_row(search.weight, value=0)[np.ix_(rows, jobs)]
+    capacity = np.append(search.capacity, 0)[rows]
+    position = np.empty(agents + 1, dtype=np.int64)
+    position[rows] = np.arange(rows.size)
+    hint = position[current[jobs]]
+    model = _PairModel.build(cost, weight, capacity, weight <= capacity[:, None], hint)
+    wall_s = max(search.deadline - time.monotonic(), 0.01)
+    outcome = model.solve(NEIGHBOURHOOD_WORK, wall_s, search.seed)
+    if outcome.assignment is None:
+        return None
+    before = cost[hint, np.arange(jobs.size)].sum()
+    after = cost[outcome.assignment, np.arange(jobs.size)].sum()
+    return (jobs, rows[outcome.assignment], outcome) if after <= before else None
+
+
+def _unplaced_row(matrix: np.ndarray, value: int | None = None) -> np.ndarray:
+    """`matrix` with a row for 'unplaced' below it: by default a cost so high that placing one
+    more job always beats any saving on the others."""
+    if value is None:
+        spread = int((matrix.max(axis=0) - matrix.min(axis=0)).sum())
+        value = spread + int(np.abs(matrix).max()) + 1
+    return np.vstack([matrix, np.full((1, matrix.shape[1]), value, dtype=matrix.dtype)])
