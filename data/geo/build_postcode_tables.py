@@ -26,18 +26,12 @@ Only the standard library is used, so the script runs without installing the pro
 
 from __future__ import annotations
 
-import argparse
 import csv
-import gzip
-import io
 import re
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO_ROOT = HERE.parents[1]
-DEFAULT_SHARED = REPO_ROOT.parent / "shared" / "data" / "geo"
+from table_files import run, write_gzip_csv
 
 # Same shapes as allocator.model's postcode pattern, split into its prefixes.
 _DISTRICT = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
@@ -76,20 +70,6 @@ def read_table(
     return [(key, lat, lon) for key, (lat, lon) in sorted(rows.items())], dropped
 
 
-def write_table(path: Path, key_column: str, rows: Iterable[Row]) -> None:
-    """Write a gzip CSV whose bytes depend only on `rows` (no mtime, no file name in the header)."""
-    text = io.StringIO(newline="")
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow([key_column, "lat", "lon"])
-    for key, lat, lon in rows:
-        writer.writerow([key, f"{lat:.5f}", f"{lon:.5f}"])
-    with (
-        path.open("wb") as raw,
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=9, mtime=0) as gz,
-    ):
-        gz.write(text.getvalue().encode("utf-8"))
-
-
 TABLES: tuple[tuple[str, str, str, str, int, re.Pattern[str]], ...] = (
     # (output, output key column, shared source, source key column, inward length, pattern)
     ("postcodes.csv.gz", "postcode", "postcodes_rotherham_bury.csv", "postcode", 3, _POSTCODE),
@@ -98,40 +78,26 @@ TABLES: tuple[tuple[str, str, str, str, int, re.Pattern[str]], ...] = (
 )
 
 
-def build(shared: Path, out: Path) -> list[tuple[Path, int, int]]:
-    """Build every table; return (output path, rows written, rows dropped) for each."""
+def build(shared: Path, out: Path) -> list[tuple[Path, int]]:
+    """Build every table; return (output path, rows written) for each, and say what was dropped."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, key_column, source_file, source_column, inward_length, pattern in TABLES:
         rows, dropped = read_table(shared / source_file, source_column, inward_length, pattern)
         target = out / name
-        write_table(target, key_column, rows)
-        written.append((target, len(rows), dropped))
+        count = write_gzip_csv(
+            target,
+            [key_column, "lat", "lon"],
+            ([key, f"{lat:.5f}", f"{lon:.5f}"] for key, lat, lon in rows),
+        )
+        if dropped:
+            print(f"{name}: {dropped} rows dropped (not a UK postcode prefix)")
+        written.append((target, count))
     return written
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--shared",
-        type=Path,
-        default=DEFAULT_SHARED,
-        help="folder holding the shared open geography CSVs (default: ../shared/data/geo "
-        "beside the repository)",
-    )
-    parser.add_argument(
-        "--out", type=Path, default=HERE, help="where to write the tables (default: data/geo)"
-    )
-    args = parser.parse_args(argv)
-    try:
-        results = build(args.shared, args.out)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    for path, count, dropped in results:
-        note = f", {dropped} dropped (not a UK postcode prefix)" if dropped else ""
-        print(f"{path.name}: {count} rows, {path.stat().st_size} bytes{note}")
-    return 0
+    return run(__doc__.splitlines()[0], build, argv)
 
 
 if __name__ == "__main__":
