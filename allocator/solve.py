@@ -39,12 +39,20 @@ MIN_LEVEL_WORK = 0.5
 """Work every level gets even when earlier levels overran theirs (CP-SAT stops a little after
 its limit), so the last goals are still optimised rather than starved."""
 
+LP_SHARE = 0.5
+"""Most of a level's wall time its relaxation may take: past that, the level goes on with the
+bound the relaxation's prices give so far and searches without its plan."""
+
 RINS_SHARE = 0.7
 """Share of a level's budget spent searching around the relaxation's solution first."""
 
 RINS_ROUND_WORK = 5.0
 """Deterministic work per round of that search: enough to solve a neighbourhood well, small
 enough to take several rounds as the plan and the relaxation come together."""
+
+ROUNDING_PASSES = 32
+"""Roundings of a relaxed solution, each anchoring the held packages the last one dropped,
+before anchoring them all."""
 
 WHOLE = 1e-6
 """A pair the relaxation sets within this of 1 (or of 0) counts as placed (or not)."""
@@ -271,15 +279,16 @@ class LexicographicModel:
                 wall_s=max(deadline - time.monotonic(), 0.05) * share,
             )
             maximise = goal in MAXIMISED
-            relaxed = self.relaxation.solve(goal, max(deadline - time.monotonic(), 1.0))
+            relaxed = self.relaxation.solve(goal, max(budget.wall_s * LP_SHARE, 0.5))
             cut_short = relaxed.timed_out
-            chosen = self._better_of(goal, chosen, relaxed)
+            self._set_objective(goal, maximise, 1, 0)
+            if relaxed.x is not None:
+                chosen = self._better_of(goal, chosen, relaxed.x)
             lp_bound = relaxed.integer_bound(maximise)
             if lp_bound is not None and self.evaluate(goal, chosen) == lp_bound:
                 outcome = _proved_by_relaxation(goal, maximise, lp_bound, relaxed.seconds)
             else:
                 if relaxed.x is not None:
-                    self._set_objective(goal, maximise, 1, 0)
                     rins = Budget(budget.work * RINS_SHARE, budget.wall_s * RINS_SHARE)
                     chosen, work, rins_cut = self._rins(
                         relaxed.x, goal, maximise, rins, params, chosen
@@ -345,10 +354,7 @@ class LexicographicModel:
             agree_out = ~chosen & (x <= WHOLE)
             if agree_in.sum() + agree_out.sum() == len(chosen):
                 break
-            neighbourhood = self.model.clone()
-            for i in np.flatnonzero(agree_in | agree_out):
-                domain = neighbourhood.proto.variables[self.x[i].index].domain
-                domain[0] = domain[1] = int(agree_in[i])
+            neighbourhood = self._fixed_outside(~(agree_in | agree_out), chosen)
             wall = budget.wall_s - (time.monotonic() - began)
             round_budget = Budget(min(budget.work - used, RINS_ROUND_WORK), wall)
             if wall <= 0:
@@ -363,22 +369,70 @@ class LexicographicModel:
                 break
         return chosen, used, cut_short
 
-    def _better_of(self, goal: Goal, chosen: np.ndarray, relaxed: LpOutcome) -> np.ndarray:
+    def _better_of(self, goal: Goal, chosen: np.ndarray, x: np.ndarray) -> np.ndarray:
         """`chosen`, or the relaxation's plan rounded, if that keeps every level already solved
-        and does better on `goal`: a start far closer to the optimum than search finds alone."""
-        if relaxed.x is None:
-            return chosen
-        candidate = self._rounded(relaxed.x)
-        for held, value in self.held:
-            achieved = self.evaluate(held, candidate)
-            if (achieved < value) if held in MAXIMISED else (achieved > value):
-                return chosen
-        now, then = self.evaluate(goal, candidate), self.evaluate(goal, chosen)
-        return candidate if ((now > then) if goal in MAXIMISED else (now < then)) else chosen
+        and does better on `goal`: a start far closer to the optimum than search finds alone.
 
-    def _rounded(self, x: np.ndarray) -> np.ndarray:
+        Rounding can drop a package a held level counts (two packages the relaxation splits
+        between the same providers may not both fit whole). Each package dropped is then
+        anchored where the plan has it and the rest rounded again, until none is dropped: at
+        worst every counted package stays where the plan has it, which keeps every held level.
+        """
+        counted = self._counted_by_held(chosen)
+        anchor = np.zeros_like(chosen)
+        for _ in range(ROUNDING_PASSES):
+            candidate = self._rounded(x, anchor)
+            dropped = self._dropped(counted, candidate)
+            if not dropped.any():
+                break
+            anchor |= dropped
+        else:
+            candidate = self._rounded(x, counted)
+        if self._short_of(candidate).any() or not self._improves(goal, candidate, chosen):
+            return chosen
+        return candidate
+
+    def _dropped(self, counted: np.ndarray, plan: np.ndarray) -> np.ndarray:
+        """The pairs of `counted` whose package `plan` does not place."""
+        placed = np.zeros(len(self.pairs.scenario.packages), dtype=bool)
+        placed[self.pairs.package[plan]] = True
+        return counted & ~placed[self.pairs.package]
+
+    def _improves(self, goal: Goal, plan: np.ndarray, than: np.ndarray) -> bool:
+        now, then = self.evaluate(goal, plan), self.evaluate(goal, than)
+        return (now > then) if goal in MAXIMISED else (now < then)
+
+    def _short_of(self, plan: np.ndarray) -> np.ndarray:
+        """Per held level, whether `plan` falls short of the value it must keep."""
+        return np.array(
+            [
+                (achieved < value) if held in MAXIMISED else (achieved > value)
+                for held, value in self.held
+                for achieved in [self.evaluate(held, plan)]
+            ],
+            dtype=bool,
+        )
+
+    def _counted_by_held(self, plan: np.ndarray) -> np.ndarray:
+        """The pairs of `plan` whose package a held maximised level counts."""
+        counted = np.zeros(len(self.pairs.scenario.packages), dtype=bool)
+        for held, _ in self.held:
+            if held in MAXIMISED:
+                counted[self.pairs.package[self.pairs.coefficients(held) > 0]] = True
+        return plan & counted[self.pairs.package]
+
+    def _fixed_outside(self, free: np.ndarray, plan: np.ndarray) -> cp_model.CpModel:
+        """A copy of the model with every pair not `free` fixed to its value in `plan`: CP-SAT's
+        presolve removes them, leaving a small model it searches far better than the whole."""
+        neighbourhood = self.model.clone()
+        for i in np.flatnonzero(~free):
+            domain = neighbourhood.proto.variables[self.x[i].index].domain
+            domain[0] = domain[1] = int(plan[i])
+        return neighbourhood
+
+    def _rounded(self, x: np.ndarray, anchor: np.ndarray | None = None) -> np.ndarray:
         """A plan from a relaxed solution, each package offered its providers in order of their
-        share (then as the cascade would offer them).
+        share (then as the cascade would offer them), after the pinned pairs and `anchor`.
 
         The packages the relaxation places whole go first: together they fit, as they are part
         of a solution that respects every capacity. Then the rest, those that count towards the
@@ -399,8 +453,9 @@ class LexicographicModel:
         whole = fullest >= 1
         order = np.lexsort((queue_rank, -fullest, *counts[::-1], ~whole)).tolist()
         pinned = np.array([k.pinned for k in pairs.scenario.packages], dtype=bool)[pairs.package]
+        start = pinned if anchor is None else pinned | anchor
         keys = (pairs.provider, pairs.travel_m, pairs.cascade_step, ~pairs.is_current, -share)
-        return place_greedily(pairs, self.rules, pinned, keys, order)
+        return place_greedily(pairs, self.rules, start, keys, order)
 
     def _fill(
         self, goal: Goal, chosen: np.ndarray, outcome: LevelOutcome
@@ -427,9 +482,12 @@ class LexicographicModel:
         params: SolveParams,
         incumbent: np.ndarray,
         model: cp_model.CpModel | None = None,
+        feasible: bool = True,
     ) -> tuple[np.ndarray, LevelOutcome, float]:
         """The level's best plan, its outcome, and the deterministic work it used, searching
-        `model` (default: the whole) from the hint `incumbent`."""
+        `model` (default: the whole) from the hint `incumbent`, which is returned unless search
+        finds better. If not `feasible`, the hint breaks the model and any plan found replaces it.
+        """
         model = model or self.model
         model.clear_hints()
         for var, value in zip(self.x, incumbent, strict=True):
@@ -448,7 +506,8 @@ class LexicographicModel:
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             found = np.array([solver.boolean_value(v) for v in self.x], dtype=bool)
             value = self.evaluate(goal, found)
-            if (value >= incumbent_value) if maximise else (value <= incumbent_value):
+            better = (value >= incumbent_value) if maximise else (value <= incumbent_value)
+            if better or not feasible:
                 incumbent, incumbent_value = found, value
             combined = int(round(solver.best_objective_bound))
             # The tie-break term lies in [0, R] with R < scale.

@@ -1,5 +1,6 @@
 """The LP relaxation: hand-made cases whose relaxed optimum is known."""
 
+import numpy as np
 from builders import package, policy, provider, scenario
 from test_property import pair_table
 
@@ -37,3 +38,47 @@ def test_bounds_round_towards_the_feasible_side_only_past_the_tolerance() -> Non
     assert LpOutcome(41.7, 0).integer_bound(maximise=True) == 41
     assert LpOutcome(41.3, 0).integer_bound(maximise=False) == 42
     assert LpOutcome(None, 0).integer_bound(maximise=True) is None
+
+
+def test_any_duals_give_a_bound_no_plan_can_beat() -> None:
+    # Two 60-minute packages, one 90-minute provider: the relaxed optimum is 90 minutes.
+    book = scenario([provider("A", morning=90)], [package("K1"), package("K2")], policy())
+    pairs, rules = pair_table(book)
+    relaxation = LpRelaxation(pairs, rules)
+    rows = relaxation.matrix.shape[0]
+    for duals in np.random.default_rng(0).normal(0, 50, size=(200, rows)):
+        assert relaxation._dual_bound(Goal.HOURS_PLACED, duals) >= 90 - 1e-9
+    # At the optimal prices (a morning minute worth 1, no package row priced) the bound is tight.
+    optimal = np.array([0.0, 0.0, 1.0] + [0.0] * (rows - 3))
+    assert relaxation._dual_bound(Goal.HOURS_PLACED, optimal) == 90
+
+
+def test_a_level_held_below_its_best_is_held_as_one_row() -> None:
+    # Two urgent packages, room for one: holding 60 urgent minutes leaves 30 for the other.
+    book = scenario(
+        [provider("A", morning=90)],
+        [package("U1", urgency="hospital_discharge"), package("U2", urgency="hospital_discharge")],
+        policy(),
+    )
+    pairs, rules = pair_table(book)
+    relaxation = LpRelaxation(pairs, rules)
+    relaxation.hold(Goal.URGENT_HOURS, 60)
+
+    assert relaxation.matrix.shape[0] == 2 + 5 + 1  # packages, bands, the held level
+    assert relaxation.solve(Goal.HOURS_PLACED, 10).integer_bound(maximise=True) == 90
+
+
+def test_a_level_that_places_all_it_counts_is_held_package_by_package() -> None:
+    book = scenario(
+        [provider("A", morning=120)],
+        [package("U", urgency="hospital_discharge"), package("R1"), package("R2")],
+        policy(),
+    )
+    pairs, rules = pair_table(book)
+    relaxation = LpRelaxation(pairs, rules)
+    relaxation.hold(Goal.URGENT_HOURS, 60)
+
+    assert relaxation.matrix.shape[0] == 3 + 5  # no extra row: U's own row must be whole
+    relaxed = relaxation.solve(Goal.HOURS_PLACED, 10)
+    assert relaxed.integer_bound(maximise=True) == 120
+    assert relaxed.x[pairs.package == 0].sum() == 1.0  # U, the first package, placed whole
