@@ -19,7 +19,7 @@ from ortools.sat.python import cp_model
 from allocator.cascade import place_greedily, queue_order
 from allocator.framework_rules import SHARE_SCALE, FrameworkRules, RotationRule
 from allocator.goals import MAXIMISED, PairTable
-from allocator.lp_bound import LpOutcome, LpRelaxation
+from allocator.lp_bound import LpRelaxation
 from allocator.model import BANDS
 from allocator.policy import Goal
 
