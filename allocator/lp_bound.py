@@ -7,10 +7,11 @@ says how much better any plan that does as well on the earlier goals could do on
 
 Rotation rules and fairness are left out of the relaxation: dropping constraints only loosens the
 bound, so it stays valid. The LP is built from arrays (one sparse matrix) and solved with GLOP, an
-exact simplex, or, for county-sized books where the simplex takes minutes, with PDLP, a first-order
-method that reaches a close approximation in seconds. Either way the bound is computed from the
-solver's dual values (Lagrangian duality: any duals give a valid bound), so it holds whatever the
-solver's tolerances, and even when it stops on the clock.
+exact simplex. On county-sized books the whole LP takes the simplex minutes, so it is solved by
+sifting: the simplex works on a few pairs per package, and the pairs its prices say would pay are
+added until none would. The bound is computed from the simplex's prices over every pair
+(Lagrangian duality: any prices give a valid bound), so it holds whatever the solver's
+tolerances, and even when sifting stops on the clock before the last round.
 """
 
 from __future__ import annotations
@@ -31,20 +32,24 @@ TOLERANCE = 1e-6
 """Relative slack allowed for floating-point error in the bound before rounding it to the integer
 objective, so that rounding can never cut off the true optimum."""
 
-FIRST_ORDER_PAIRS = 100_000
-"""From this many pairs, PDLP rather than GLOP: measured on the county preset at 20,000 packages
-(242,255 pairs), GLOP's primal and dual simplex both needed over 60 s for the hours-placed LP,
-PDLP 5 s to within 0.01 % of its optimum; at 5,000 packages (18,176 pairs) GLOP takes 0.6 s."""
+SIFTING_PAIRS = 50_000
+"""From this many pairs, solve by sifting rather than all at once: measured on the county preset
+at 20,000 packages (242,255 pairs), GLOP's primal and dual simplex both needed over 60 s for the
+whole hours-placed LP; at 5,000 packages (18,176 pairs) it takes 0.6 s."""
+
+FIRST_PAIRS = 2
+"""Pairs per package that sifting starts from (in cascade order), besides the plan's and each
+person's current provider."""
+
+SIFTING_ROUNDS = 40
+"""At most this many simplex solves per level: a guard against cycling on rounding noise."""
 
 CONTINUITY_NUDGE = 1e-5
 """Per person kept with their provider, in units of the goal's smallest coefficient."""
 
-PDLP_PARAMETERS = (
-    "termination_criteria { simple_optimality_criteria {"
-    " eps_optimal_relative: 1e-4 eps_optimal_absolute: 1e-4 } } num_threads: 1"
-)
-"""Stop PDLP at 0.01 % relative accuracy: the bound is made valid from its duals anyway, and
-the last digits cost four times the time. One thread keeps its answer independent of timing."""
+PRICING_TOLERANCE = 1e-7
+"""A pair pays (and joins the sifted LP) when its reduced value is above this, in units of the
+goal's smallest coefficient: below the nudge, above the simplex's own tolerances."""
 
 
 @dataclass(frozen=True)
@@ -113,57 +118,86 @@ class LpRelaxation:
         self.lower[:packages] = np.where(worth > 0, 1.0, self.lower[:packages])
         return True
 
-    def solve(self, goal: Goal, time_limit_s: float) -> LpOutcome:
-        """The relaxation's optimum for `goal` (fairness is not linear here: no bound)."""
+    def solve(self, goal: Goal, time_limit_s: float, plan: np.ndarray | None = None) -> LpOutcome:
+        """The relaxation's optimum for `goal` (fairness is not linear here: no bound).
+
+        `plan`, a plan that keeps the held levels, keeps the sifted LP feasible from its first
+        round."""
         if goal is Goal.FAIRNESS or len(self.pairs) == 0:
             return LpOutcome(None if goal is Goal.FAIRNESS else 0.0, 0.0)
-        maximise = goal in MAXIMISED
+        began = time.monotonic()
+        objective = self._nudged(goal)
+        columns = self._first_columns(plan)
+        solved = None
+        complete = False
+        for _ in range(SIFTING_ROUNDS):
+            left = time_limit_s - (time.monotonic() - began)
+            restricted = self._solve_restricted(goal, objective, columns, max(left, 0.01))
+            if restricted is None:
+                if columns.all() or left <= 0:
+                    break
+                columns = np.ones_like(columns)  # the first pairs could not keep held levels
+                continue
+            values, duals = restricted
+            bound = self._dual_bound(goal, duals)
+            if solved is not None:  # every round's prices give a bound: keep the tightest
+                bound = min(bound, solved[2]) if goal in MAXIMISED else max(bound, solved[2])
+            solved = (columns, values, bound)
+            paying = self._paying(goal, objective, duals) & ~columns
+            complete = not paying.any()
+            if complete or time.monotonic() - began >= time_limit_s:
+                break
+            columns = columns | paying
+        seconds = time.monotonic() - began
+        if solved is None:
+            return LpOutcome(None, seconds, timed_out=True)
+        used, values, bound = solved
+        x = np.zeros(len(self.pairs))
+        x[used] = values
+        return LpOutcome(bound, seconds, x, timed_out=not complete)
+
+    def _first_columns(self, plan: np.ndarray | None) -> np.ndarray:
+        """The pairs the first round works on: all of them for a small book."""
+        pairs = self.pairs
+        if len(pairs) < SIFTING_PAIRS:
+            return np.ones(len(pairs), dtype=bool)
+        columns = pairs.is_current | (self.x_lower > 0)
+        if plan is not None:
+            columns |= plan
+        order = np.lexsort((pairs.travel_m, pairs.cascade_step, pairs.package))
+        first = np.searchsorted(pairs.package[order], pairs.package[order], side="left")
+        columns[order[np.arange(len(order)) - first < FIRST_PAIRS]] = True
+        return columns
+
+    def _solve_restricted(
+        self, goal: Goal, objective: np.ndarray, columns: np.ndarray, time_limit_s: float
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(values of `columns`, row duals) at the LP's optimum over `columns` alone, or None."""
         model = mb.Model()
         model.helper.fill_model_from_sparse_data(
-            self.x_lower,
-            np.ones(len(self.pairs)),
-            self._nudged(goal),
+            self.x_lower[columns],
+            np.ones(int(columns.sum())),
+            objective[columns],
             self.lower,
             self.upper,
-            self.matrix,
+            self.matrix[:, np.flatnonzero(columns)],
         )
-        model.helper.set_maximize(maximise)
-        first_order = len(self.pairs) >= FIRST_ORDER_PAIRS
-        solver = mb.Solver("pdlp" if first_order else "glop")
-        if first_order:
-            solver.set_solver_specific_parameters(PDLP_PARAMETERS)
-        solver.set_time_limit_in_seconds(max(time_limit_s, 0.01))
-        began = time.monotonic()
-        status = solver.solve(model)
-        seconds = time.monotonic() - began
-        stopped = status not in (mb.SolveStatus.OPTIMAL, mb.SolveStatus.INFEASIBLE)
-        if status != mb.SolveStatus.OPTIMAL and not (first_order and stopped):
-            return LpOutcome(None, seconds, timed_out=stopped)
-        duals = solver.dual_values(model.get_linear_constraints()).to_numpy(float, na_value=0.0)
-        bound = self._dual_bound(goal, duals)
-        if stopped:
-            return LpOutcome(bound, seconds, timed_out=True)
-        if first_order:
-            return LpOutcome(bound, seconds, self._priced_choice(goal, duals))
-        return LpOutcome(bound, seconds, solver.values(model.get_variables()).to_numpy(float))
+        model.helper.set_maximize(goal in MAXIMISED)
+        solver = mb.Solver("glop")
+        solver.set_time_limit_in_seconds(time_limit_s)
+        if solver.solve(model) != mb.SolveStatus.OPTIMAL:
+            return None
+        values = solver.values(model.get_variables()).to_numpy(float)
+        return values, solver.dual_values(model.get_linear_constraints()).to_numpy(float)
 
-    def _priced_choice(self, goal: Goal, duals: np.ndarray) -> np.ndarray:
-        """Each package's best pair at the relaxation's prices, as a 0/1 guide for rounding.
-
-        A first-order method ends inside the optimal face (most pairs fractional), which says
-        little about which provider each package should have. Its prices do: a package wants
-        the pair whose value, less the priced capacity it uses, is highest, if that is positive
-        (or at all, where a held level places it whole). Mostly this is the simplex's vertex."""
+    def _paying(self, goal: Goal, objective: np.ndarray, duals: np.ndarray) -> np.ndarray:
+        """Pairs whose reduced value at these prices is positive: each package's best one."""
         sign = 1.0 if goal in MAXIMISED else -1.0
-        packages = len(self.pairs.scenario.packages)
-        priced = sign * np.nan_to_num(duals)
-        priced[:packages] = 0.0
-        profit = sign * self._nudged(goal) - self.matrix.T @ priced
-        placed_whole = (self.lower[:packages] >= 1)[self.pairs.package]
-        wanted = (profit > 0) | placed_whole | (self.x_lower > 0)
-        best = np.full(packages, -np.inf)
-        np.maximum.at(best, self.pairs.package[wanted], profit[wanted])
-        return (wanted & (profit >= best[self.pairs.package])).astype(float)
+        reduced = sign * (objective - self.matrix.T @ duals)
+        unit = np.abs(objective[objective != 0]).min(initial=1.0)
+        best = np.full(len(self.pairs.scenario.packages), -np.inf)
+        np.maximum.at(best, self.pairs.package, reduced)
+        return (reduced > PRICING_TOLERANCE * unit) & (reduced >= best[self.pairs.package])
 
     def _nudged(self, goal: Goal) -> np.ndarray:
         """The goal's coefficients, nudged towards each person's current provider.

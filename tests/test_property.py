@@ -317,8 +317,8 @@ def test_every_package_is_placed_or_diagnosed_exactly_once(book):
 def test_the_relaxations_bounds_are_never_beaten_by_the_true_optimum(book):
     pairs, rules = pair_table(book)
     urgent, total = brute_force_top_levels(book)
-    for first_order_from in (lp_bound.FIRST_ORDER_PAIRS, 0):  # GLOP, then PDLP
-        with mock.patch.object(lp_bound, "FIRST_ORDER_PAIRS", first_order_from):
+    for sifting_from in (lp_bound.SIFTING_PAIRS, 0):  # all pairs at once, then sifted
+        with mock.patch.object(lp_bound, "SIFTING_PAIRS", sifting_from):
             relaxation = LpRelaxation(pairs, rules)
             assert relaxation.solve(Goal.URGENT_HOURS, 10).integer_bound(True) >= urgent
             relaxation.hold(Goal.URGENT_HOURS, urgent)
