@@ -297,9 +297,8 @@ class LexicographicModel:
             else:
                 if relaxed.x is not None:
                     rins = Budget(budget.work * RINS_SHARE, budget.wall_s * RINS_SHARE)
-                    chosen, work, rins_cut = self._rins(
-                        relaxed.x, goal, maximise, rins, params, chosen
-                    )
+                    guide = self._rins_guide(goal, relaxed.x, chosen, budget.wall_s * LP_SHARE)
+                    chosen, work, rins_cut = self._rins(guide, goal, maximise, rins, params, chosen)
                     cut_short |= rins_cut
                     work_left -= work
                     budget = Budget(
@@ -375,6 +374,20 @@ class LexicographicModel:
             if self.evaluate(goal, chosen) == before:
                 break
         return chosen, used, cut_short
+
+    def _rins_guide(
+        self, goal: Goal, nudged: np.ndarray, chosen: np.ndarray, wall_s: float
+    ) -> np.ndarray:
+        """The relaxed solution to search around: the simplex's own vertex, without the nudge.
+
+        The nudged vertex keeps people where the plan has them, which makes a good rounded
+        plan but a narrow neighbourhood: measured on the Rotherham example at 60 s, urgent
+        hours reached 966 around the plain vertex and 728 around the nudged one. A sifted
+        (county-sized) relaxation is too slow to solve twice, so it keeps the nudged one."""
+        if self.relaxation.sifted:
+            return nudged
+        plain = self.relaxation.solve(goal, wall_s, chosen, nudge=False)
+        return nudged if plain.x is None else plain.x
 
     def _better_of(
         self, goal: Goal, chosen: np.ndarray, x: np.ndarray, wall_s: float

@@ -158,6 +158,9 @@ def measure_size(packages: int, time_limit_s: float, seed: int, workdir: Path) -
         except RunFailed as failure:
             _failed(row, str(failure))
             continue
+        if record["status"] == "unknown":  # CP-SAT's word for "no plan within the limit"
+            _failed(row, f"no plan within {time_limit_s:g} s")
+            continue
         _fill(row, record, bound_minutes)
     return rows
 
