@@ -36,7 +36,8 @@ def allocate(
     if strategy is Strategy.OPTIMISE:
         model = LexicographicModel(pairs, rules)
         goals = scenario.policy.goals
-        chosen, outcomes = model.solve(goals, params or SolveParams(), chosen, progress)
+        params = params or SolveParams()
+        chosen, outcomes = model.solve(goals, params, chosen, progress, began=began)
         levels = tuple(outcomes)
     explainer = Explainer(pairs, allowed, rules, chosen, strategy)
     return Allocation(

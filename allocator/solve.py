@@ -35,6 +35,10 @@ not on the clock, so its answer does not depend on machine load; at about 0.8 un
 the 2-core reference machine, this leaves the wall-clock limit as a guard that a machine 60 %
 slower still does not reach."""
 
+MIN_LEVEL_WALL_S = 0.5
+"""A level that starts with less wall time than this left is not searched: at county size the
+model's copy and presolve alone take seconds, so searching it would overrun the limit."""
+
 MIN_LEVEL_WORK = 0.5
 """Work every level gets even when earlier levels overran theirs (CP-SAT stops a little after
 its limit), so the last goals are still optimised rather than starved."""
@@ -267,11 +271,15 @@ class LexicographicModel:
         params: SolveParams,
         start: np.ndarray,
         progress: Progress | None = None,
+        began: float | None = None,
     ) -> tuple[np.ndarray, list[LevelOutcome]]:
-        """Optimise each goal in turn from the feasible `start`; return the plan and outcomes."""
+        """Optimise each goal in turn from the feasible `start`; return the plan and outcomes.
+
+        The wall-clock limit runs from `began` (default: now), so it can cover the model's
+        build; the deterministic work budget is the limit's whatever the build took."""
         chosen = start.copy()
         outcomes: list[LevelOutcome] = []
-        deadline = time.monotonic() + params.time_limit_s
+        deadline = (time.monotonic() if began is None else began) + params.time_limit_s
         work_left = params.time_limit_s * WORK_PER_SECOND
         for level, goal in enumerate(goals):
             if progress:
@@ -283,6 +291,11 @@ class LexicographicModel:
                 wall_s=max(deadline - time.monotonic(), 0.05) * share,
             )
             maximise = goal in MAXIMISED
+            if deadline - time.monotonic() < MIN_LEVEL_WALL_S:
+                outcome = self._unsearched(goal, maximise, chosen)
+                outcomes.append(outcome)
+                self._hold(goal, outcome.value)
+                continue
             relaxed = self.relaxation.solve(goal, max(budget.wall_s * LP_SHARE, 0.5), chosen)
             cut_short = relaxed.timed_out
             self._set_objective(goal, maximise, 1, 0)
@@ -317,13 +330,24 @@ class LexicographicModel:
             if cut_short:
                 outcome = dataclasses.replace(outcome, hit_wall_clock=True)
             outcomes.append(outcome)
-            self.held.append((goal, outcome.value))
-            self.relaxation.hold(goal, outcome.value)
-            if maximise:
-                self.model.add(self.objective(goal) >= outcome.value)
-            else:
-                self.model.add(self.objective(goal) <= outcome.value)
+            self._hold(goal, outcome.value)
         return chosen, outcomes
+
+    def _hold(self, goal: Goal, value: int) -> None:
+        """Keep `goal` at `value` or better in every later level."""
+        self.held.append((goal, value))
+        self.relaxation.hold(goal, value)
+        if goal in MAXIMISED:
+            self.model.add(self.objective(goal) >= value)
+        else:
+            self.model.add(self.objective(goal) <= value)
+
+    def _unsearched(self, goal: Goal, maximise: bool, chosen: np.ndarray) -> LevelOutcome:
+        """A level reached after the time limit: the plan's value, with only a bound that
+        needs no solve, so the solve ends on time rather than seconds late per level."""
+        value = self.evaluate(goal, chosen)
+        bound = _trivial_bound(self, goal, maximise)
+        return LevelOutcome(goal, maximise, value, bound, value == bound, 0.0, hit_wall_clock=True)
 
     def _set_objective(
         self, goal: Goal, maximise: bool, scale: int, tie_break: cp_model.LinearExprT

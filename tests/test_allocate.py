@@ -29,7 +29,9 @@ from builders import (
     visit,
 )
 
+from allocator.allocate import allocate
 from allocator.kpis import compute_kpis
+from allocator.solve import SolveParams
 
 # -- the optimiser against the cascade ---------------------------------------------------------
 
@@ -844,3 +846,16 @@ def test_existing_care_first_keeps_everyone_in_care_before_urgent_hours():
     assert unplaced(allocation, "U").diagnosis == (
         "The only eligible provider, Provider A, is 60 minutes short in the morning band."
     )
+
+
+def test_a_solve_out_of_time_keeps_the_cascades_plan_and_says_so():
+    # No time at all: no level is searched, so the plan is the cascade's, every level says the
+    # wall clock stopped it, and each bound still lies on the right side of its value.
+    book = blocking_scenario()
+    allocation = allocate(book, OPTIMISE, SolveParams(time_limit_s=0.0))
+
+    assert allocation.assignment == solve(book, CASCADE).assignment
+    assert not allocation.reproducible
+    for level in allocation.levels:
+        assert level.hit_wall_clock
+        assert (level.bound >= level.value) if level.maximise else (level.bound <= level.value)
