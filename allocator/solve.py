@@ -47,6 +47,11 @@ LP_SHARE = 0.5
 """Most of a level's wall time its relaxation may take: past that, the level goes on with the
 bound the relaxation's prices give so far and searches without its plan."""
 
+LP_FLOOR_S = 2.0
+"""Wall time every level's relaxation may take, whatever its share (but never past the limit):
+its bound is what makes the level's gap mean something, and on a council of a few thousand
+packages it takes about a second."""
+
 RINS_SHARE = 0.7
 """Share of a level's budget spent searching around the relaxation's solution first."""
 
@@ -296,7 +301,8 @@ class LexicographicModel:
                 outcomes.append(outcome)
                 self._hold(goal, outcome.value)
                 continue
-            relaxed = self.relaxation.solve(goal, max(budget.wall_s * LP_SHARE, 0.5), chosen)
+            lp_wall = max(budget.wall_s * LP_SHARE, min(LP_FLOOR_S, deadline - time.monotonic()))
+            relaxed = self.relaxation.solve(goal, lp_wall, chosen)
             cut_short = relaxed.timed_out
             self._set_objective(goal, maximise, 1, 0)
             if relaxed.x is not None:
@@ -408,7 +414,7 @@ class LexicographicModel:
         plan but a narrow neighbourhood: measured on the Rotherham example at 60 s, urgent
         hours reached 966 around the plain vertex and 728 around the nudged one. A sifted
         (county-sized) relaxation is too slow to solve twice, so it keeps the nudged one."""
-        if self.relaxation.sifted:
+        if self.relaxation.sifted or goal is Goal.CONTINUITY:  # continuity is never nudged
             return nudged
         plain = self.relaxation.solve(goal, wall_s, chosen, nudge=False)
         return nudged if plain.x is None else plain.x
