@@ -541,12 +541,9 @@ class LexicographicModel:
         params: SolveParams,
         incumbent: np.ndarray,
         model: cp_model.CpModel | None = None,
-        feasible: bool = True,
     ) -> tuple[np.ndarray, LevelOutcome, float]:
         """The level's best plan, its outcome, and the deterministic work it used, searching
-        `model` (default: the whole) from the hint `incumbent`, which is returned unless search
-        finds better. If not `feasible`, the hint breaks the model and any plan found replaces it.
-        """
+        `model` (default: the whole) from the hint `incumbent`."""
         model = model or self.model
         model.clear_hints()
         for var, value in zip(self.x, incumbent, strict=True):
@@ -565,8 +562,7 @@ class LexicographicModel:
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             found = np.array([solver.boolean_value(v) for v in self.x], dtype=bool)
             value = self.evaluate(goal, found)
-            better = (value >= incumbent_value) if maximise else (value <= incumbent_value)
-            if better or not feasible:
+            if (value >= incumbent_value) if maximise else (value <= incumbent_value):
                 incumbent, incumbent_value = found, value
             combined = int(round(solver.best_objective_bound))
             # The tie-break term lies in [0, R] with R < scale.
