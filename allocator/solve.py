@@ -443,11 +443,10 @@ class LexicographicModel:
             anchor |= dropped
             cut_short = time.monotonic() - began > wall_s
             if cut_short:
-                candidate = self._rounded(x, counted)
                 break
-        else:
+        if dropped.any():
             candidate = self._rounded(x, counted)
-        if self._short_of(candidate).any() or not self._improves(goal, candidate, chosen):
+        if self._breaks_held(candidate) or not self._improves(goal, candidate, chosen):
             return chosen, cut_short
         return candidate, cut_short
 
@@ -458,19 +457,17 @@ class LexicographicModel:
         return counted & ~placed[self.pairs.package]
 
     def _improves(self, goal: Goal, plan: np.ndarray, than: np.ndarray) -> bool:
+        """Whether `plan` does strictly better than `than` on `goal`."""
         now, then = self.evaluate(goal, plan), self.evaluate(goal, than)
         return (now > then) if goal in MAXIMISED else (now < then)
 
-    def _short_of(self, plan: np.ndarray) -> np.ndarray:
-        """Per held level, whether `plan` falls short of the value it must keep."""
-        return np.array(
-            [
-                (achieved < value) if held in MAXIMISED else (achieved > value)
-                for held, value in self.held
-                for achieved in [self.evaluate(held, plan)]
-            ],
-            dtype=bool,
-        )
+    def _breaks_held(self, plan: np.ndarray) -> bool:
+        """Whether `plan` falls short of the value some held level must keep."""
+        for held, value in self.held:
+            achieved = self.evaluate(held, plan)
+            if (achieved < value) if held in MAXIMISED else (achieved > value):
+                return True
+        return False
 
     def _counted_by_held(self, plan: np.ndarray) -> np.ndarray:
         """The pairs of `plan` whose package a held maximised level counts."""
@@ -489,7 +486,7 @@ class LexicographicModel:
             domain[0] = domain[1] = int(plan[i])
         return neighbourhood
 
-    def _rounded(self, x: np.ndarray, anchor: np.ndarray | None = None) -> np.ndarray:
+    def _rounded(self, x: np.ndarray, anchor: np.ndarray) -> np.ndarray:
         """A plan from a relaxed solution, each package offered its providers in order of their
         share (then as the cascade would offer them), after the pinned pairs and `anchor`.
 
@@ -512,9 +509,8 @@ class LexicographicModel:
         whole = fullest >= 1
         order = np.lexsort((queue_rank, -fullest, *counts[::-1], ~whole)).tolist()
         pinned = np.array([k.pinned for k in pairs.scenario.packages], dtype=bool)[pairs.package]
-        start = pinned if anchor is None else pinned | anchor
         keys = (pairs.provider, pairs.travel_m, pairs.cascade_step, ~pairs.is_current, -share)
-        return place_greedily(pairs, self.rules, start, keys, order)
+        return place_greedily(pairs, self.rules, pinned | anchor, keys, order)
 
     def _fill(
         self, goal: Goal, chosen: np.ndarray, outcome: LevelOutcome

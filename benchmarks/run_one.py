@@ -24,7 +24,7 @@ from allocator.eligibility import eligibility
 from allocator.framework_rules import FrameworkRules
 from allocator.goals import PairTable
 from allocator.io.scenario_files import load_scenario
-from allocator.lp_bound import SIFTING_PAIRS, LpOutcome, LpRelaxation
+from allocator.lp_bound import LpRelaxation
 from allocator.policy import Goal
 from allocator.result import Allocation, Strategy
 from allocator.scenario import Scenario
@@ -89,14 +89,13 @@ def lp_bound(scenario: Scenario, time_limit_s: float) -> dict[str, Any]:
     arrays = BookArrays.of(scenario)
     pairs = PairTable.of(eligibility(scenario, arrays), arrays)
     relaxation = LpRelaxation(pairs, FrameworkRules.of(pairs))
-    if len(pairs) < SIFTING_PAIRS:
-        bound = relaxation.solve(Goal.HOURS_PLACED, time_limit_s).integer_bound(maximise=True)
-    else:  # the tightest bound in the time, not a plan: sifting takes minutes at this size
-        value = relaxation.first_order_bound(Goal.HOURS_PLACED, time_limit_s)
-        bound = None if value is None else LpOutcome(value, 0.0).integer_bound(maximise=True)
+    if relaxation.sifted:  # the tightest bound in the time, not a plan: sifting takes minutes
+        relaxed = relaxation.first_order_bound(Goal.HOURS_PLACED, time_limit_s)
+    else:
+        relaxed = relaxation.solve(Goal.HOURS_PLACED, time_limit_s)
     return {
         "pairs": len(pairs),
-        "lp_bound_minutes": bound,
+        "lp_bound_minutes": relaxed.integer_bound(maximise=True),
         "lp_s": round(time.monotonic() - began, 3),
     }
 
