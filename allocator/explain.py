@@ -58,7 +58,7 @@ class Explainer:
 
     def unplaced(self) -> list[Unplaced]:
         placed = set(self.pairs.package[self.chosen].tolist())
-        return [self._unplaced(k) for k in range(len(self.scenario.packages)) if k not in placed]
+        return [self.diagnose(k) for k in range(len(self.scenario.packages)) if k not in placed]
 
     # -- placements ---------------------------------------------------------------------------
 
@@ -104,44 +104,51 @@ class Explainer:
             )
         j = self._best_alternative(i, others)
         alternative = self.scenario.providers[self.pairs.provider[j]]
-        short = self._shortfall_text(k, int(self.pairs.provider[j]), i)
         if self.strategy is Strategy.CASCADE:
-            why = short or "it came later in the cascade"
+            why = self._shortfall_text(k, int(self.pairs.provider[j]), i)
             return (
                 "cascade order",
-                f"Offered down the cascade; {self._label(i)} was the first with room.",
+                f"Offered down the cascade; {self.label(i)} was the first with room.",
                 alternative,
-                why,
+                why or "it came later in the cascade",
             )
-        level = self._first_difference(i, j)
-        fairness = self._fairness_text(i, j, level) if short is None else None
-        if fairness is not None:
-            position = self.scenario.policy.goals.index(Goal.FAIRNESS) + 1
-            reason = (
-                f"Placed with {self._label(i)}. Decided by goal {position} "
-                f"({Goal.FAIRNESS.description}): {self._label(j)} {fairness}."
-            )
-            return Goal.FAIRNESS.value, reason, alternative, fairness
-        if level is None:
-            why = (
-                short
-                or f"it is equal on every goal, and the tie went to {chosen.name} by the fixed seed"
-            )
+        decided_by, why = self.why_below(i, j)
+        if decided_by == "tie":
             return (
                 "tie",
                 f"{chosen.name} and {alternative.name} are equally good under the policy.",
                 alternative,
                 why,
             )
-        goal = self.goals[level]
-        alternative_better = self.keys[j, level] < self.keys[i, level]
-        why = short if alternative_better and short else self._difference_text(goal, k, i, j)
+        goal = Goal(decided_by)
         position = self.scenario.policy.goals.index(goal) + 1
         reason = (
-            f"Placed with {self._label(i)}. Decided by goal {position} ({goal.description}): "
-            f"{self._label(j)} {why}."
+            f"Placed with {self.label(i)}. Decided by goal {position} ({goal.description}): "
+            f"{self.label(j)} {why}."
         )
         return goal.value, reason, alternative, why
+
+    def why_below(self, i: int, j: int) -> tuple[str, str]:
+        """(the goal that decided, or "tie"; why option j of the same package is worse than the
+        chosen row i): the first goal in the policy's order that tells them apart, or the
+        capacity that kept j out where j would have been better."""
+        k, p = int(self.pairs.package[i]), int(self.pairs.provider[j])
+        short = self._shortfall_text(k, p, i)
+        level = self._first_difference(i, j)
+        fairness = self._fairness_text(i, j, level) if short is None else None
+        if fairness is not None:
+            return Goal.FAIRNESS.value, fairness
+        if level is None:
+            chosen = self.scenario.providers[self.pairs.provider[i]]
+            return "tie", (
+                short
+                or f"it is equal on every goal, and the tie went to {chosen.name} by the fixed seed"
+            )
+        goal = self.goals[level]
+        alternative_better = self.keys[j, level] < self.keys[i, level]
+        return goal.value, (
+            short if alternative_better and short else self._difference_text(goal, k, i, j)
+        )
 
     def _fairness_text(self, i: int, j: int, level: int | None) -> str | None:
         """Why the alternative lost on fairness, if fairness ranks above the first goal that
@@ -216,7 +223,7 @@ class Explainer:
         ]
         return " and ".join(reasons) or "meets fewer of the person's preferences"
 
-    def _label(self, i: int) -> str:
+    def label(self, i: int) -> str:
         """A provider as brokers name it for this package: name, cascade place, current or not."""
         provider = self.scenario.providers[self.pairs.provider[i]]
         current = ", current provider" if self.pairs.is_current[i] else ""
@@ -258,8 +265,8 @@ class Explainer:
         for lot, left in zip(self.rules.lots, self.room.lot, strict=True):
             if p in lot.providers and left < minutes:
                 return (
-                    f"belongs to the {lot.name} lot, which had only {max(left, 0) / 60:.1f} of "
-                    f"its {lot.max_minutes / 60:g} hours a week left"
+                    f"belongs to the {lot.name} lot, which had only {max(left, 0) / 60:.1f} "
+                    "hours a week left under its cap"
                 )
         rows = self.rows_of[k][self.pairs.provider[self.rows_of[k]] == p]
         for rule, (on, off) in zip(self.rules.rotations, self.rotation_counts, strict=True):
@@ -288,7 +295,8 @@ class Explainer:
 
     # -- unplaced -----------------------------------------------------------------------------
 
-    def _unplaced(self, k: int) -> Unplaced:
+    def diagnose(self, k: int) -> Unplaced:
+        """Why package k is not placed in this plan."""
         package = self.scenario.packages[k]
         code, text = self._diagnosis(k, package)
         return Unplaced(

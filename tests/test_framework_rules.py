@@ -36,7 +36,7 @@ def test_a_lot_cap_limits_what_its_providers_take_together(strategy):
     assert len(allocation.assignment) == 2
     (left,) = allocation.unplaced
     assert left.reason_code == "framework"
-    assert "belongs to the backup lot, which had only 0.0 of its 2 hours a week left" in (
+    assert "belongs to the backup lot, which had only 0.0 hours a week left under its cap" in (
         left.diagnosis
     )
 
