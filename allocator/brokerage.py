@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -21,8 +22,8 @@ from allocator.explain import Explainer
 from allocator.framework_rules import FrameworkRules
 from allocator.goals import PairTable
 from allocator.model import BANDS, Band, CarePackage, Provider
-from allocator.policy import Lot
-from allocator.result import Allocation, Strategy
+from allocator.policy import Lot, Policy
+from allocator.result import Allocation, Placement, Strategy, Unplaced
 from allocator.scenario import Scenario
 from allocator.solve import SolveParams
 
@@ -57,18 +58,32 @@ class HeldBook:
         missing = [i for i in package_ids if i not in self.scenario.package_by_id]
         if missing or len(set(package_ids)) != len(package_ids):
             raise ScenarioError(_request_errors(package_ids, missing))
-        index = {p.id: i for i, p in enumerate(self.scenario.providers)}
-        load = self.load.copy()
-        for package_id in set(package_ids) & set(self.holds):
-            package = self.scenario.package_by_id[package_id]
-            load[index[self.holds[package_id]]] -= _need(package)
-        providers = tuple(_left(p, load[i]) for i, p in enumerate(self.scenario.providers))
-        held = {p.id: int(load[i].sum()) for i, p in enumerate(self.scenario.providers)}
+        released = [i for i in package_ids if i in self.holds]
+        if released:
+            index = {p.id: i for i, p in enumerate(self.scenario.providers)}
+            load = self.load.copy()
+            for package_id in released:
+                package = self.scenario.package_by_id[package_id]
+                load[index[self.holds[package_id]]] -= _need(package)
+            policy, providers = self._left_by(load)
+        else:
+            policy, providers = self._left_by_all
+        packages = tuple(self.scenario.package_by_id[i] for i in package_ids)
+        return Scenario.model_construct(policy=policy, providers=providers, packages=packages)
+
+    @cached_property
+    def _left_by_all(self) -> tuple[Policy, tuple[Provider, ...]]:
+        """What every request of packages holding nothing sees: computed once per book."""
+        return self._left_by(self.load)
+
+    def _left_by(self, load: np.ndarray) -> tuple[Policy, tuple[Provider, ...]]:
+        """The policy (its capped lots) and providers with what `load` holds taken out."""
+        providers = self.scenario.providers
+        held = {p.id: int(load[i].sum()) for i, p in enumerate(providers)}
         policy = self.scenario.policy.model_copy(
             update={"lots": tuple(_lot_left(lot, held) for lot in self.scenario.policy.lots)}
         )
-        packages = tuple(self.scenario.package_by_id[i] for i in package_ids)
-        return Scenario.model_construct(policy=policy, providers=providers, packages=packages)
+        return policy, tuple(_left(p, load[i]) for i, p in enumerate(providers))
 
 
 @dataclass(frozen=True)
@@ -101,8 +116,10 @@ class RuledOut:
 class Shortlist:
     package_id: str
     policy: str
-    recommended: str | None
-    """The first option with room; None when no eligible provider has room."""
+    recommended: Placement | None
+    """The first option with room, explained as a placement; None when no provider has room."""
+    unplaced: Unplaced | None
+    """Why nobody can take it now, when no provider has room."""
     options: tuple[Option, ...]
     ruled_out: tuple[RuledOut, ...]
 
@@ -168,23 +185,23 @@ def _shortlist(
     order = rows[np.lexsort((pairs.provider[rows], *keys[rows].T[::-1], ~room[rows]))]
     ruled_out = tuple(_ruled_out(scenario, allowed, k))
     if not len(order):
-        return Shortlist(package_id, policy, None, (), ruled_out)
+        return Shortlist(package_id, policy, None, None, (), ruled_out)
     first = int(order[0])
     chosen = np.zeros(len(pairs), dtype=bool)
     chosen[first] = room[first]
     explainer = Explainer(pairs, allowed, rules, chosen, Strategy.OPTIMISE)
-    if room[first]:
-        placement = explainer.placements()[0]
-        top = (placement.decided_by, placement.reason)
+    placed = explainer.placements()[0] if room[first] else None
+    unplaced = None if placed else explainer.diagnose(k)
+    if placed:
+        top = (placed.decided_by, placed.reason)
     else:
-        top = ("capacity", f"No provider has room for it now. {explainer.diagnose(k).diagnosis}")
+        top = ("capacity", f"No provider has room for it now. {unplaced.diagnosis}")
     options = [_option(pairs, room, 1, first, *top)]
     for rank, i in enumerate(order[1:].tolist(), start=2):
         decided_by, why = explainer.why_below(first, i)
         reason = f"Below {explainer.label(first)}: {explainer.label(i)} {why}."
         options.append(_option(pairs, room, rank, i, decided_by, reason))
-    recommended = options[0].provider_id if room[first] else None
-    return Shortlist(package_id, policy, recommended, tuple(options), ruled_out)
+    return Shortlist(package_id, policy, placed, unplaced, tuple(options), ruled_out)
 
 
 def _option(

@@ -129,25 +129,33 @@ def cascade_steps(scenario: Scenario, arrays: BookArrays) -> np.ndarray:
     of one tier share a step. A provider that does not serve the zone comes after every step.
     """
     policy = scenario.policy
+    position = {zone: z for z, zone in enumerate(arrays.zones)}
+    keys: list[dict[int, tuple[int, int]]] = [{} for _ in arrays.zones]
+    for p, provider in enumerate(scenario.providers):
+        for service in provider.zones:
+            if service.zone in position:
+                key = (policy.tier_position(service.tier), service.rank or 10**6)
+                keys[position[service.zone]][p] = key
     steps = np.zeros((len(arrays.zones), len(scenario.providers)), dtype=np.int64)
-    for z, zone in enumerate(arrays.zones):
-        keys = {}
-        for p, provider in enumerate(scenario.providers):
-            service = provider.service_in(zone)
-            if service is not None:
-                keys[p] = (policy.tier_position(service.tier), service.rank or 10**6)
-        order = sorted(set(keys.values()))
+    for z, zone_keys in enumerate(keys):
+        order = {key: step for step, key in enumerate(sorted(set(zone_keys.values())))}
         steps[z, :] = len(order)
-        for p, key in keys.items():
-            steps[z, p] = order.index(key)
+        for p, key in zone_keys.items():
+            steps[z, p] = order[key]
     return steps[arrays.package_zone].reshape(len(scenario.packages), len(scenario.providers))
 
 
 def zone_rate_matrix(scenario: Scenario, arrays: BookArrays) -> np.ndarray:
     """(packages × providers) hourly rate in GBP the provider charges in the package's zone."""
-    by_zone = np.array(
-        [[p.rate_in(zone) for p in scenario.providers] for zone in arrays.zones], dtype=float
-    ).reshape(len(arrays.zones), len(scenario.providers))
+    providers = scenario.providers
+    by_zone = np.tile(
+        np.array([p.rate_gbp_per_hour for p in providers], dtype=float), (len(arrays.zones), 1)
+    )
+    position = {zone: z for z, zone in enumerate(arrays.zones)}
+    for p, provider in enumerate(providers):
+        for zone, rate in provider.zone_rates_gbp_per_hour.items():
+            if zone in position:
+                by_zone[position[zone], p] = rate
     return by_zone[arrays.package_zone]
 
 

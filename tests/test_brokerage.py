@@ -32,7 +32,7 @@ def _book(**offers: str) -> HeldBook:
 
 def test_shortlist_ranks_by_the_policy_and_puts_full_providers_last() -> None:
     (shortlist,) = shortlists(_book(), ["new"])
-    assert shortlist.recommended == "B"
+    assert shortlist.recommended.provider_id == "B"
     assert [(o.provider_id, o.has_room) for o in shortlist.options] == [("B", True), ("A", False)]
     full = shortlist.options[1]
     assert full.decided_by == "cascade"
@@ -45,11 +45,11 @@ def test_shortlist_ranks_by_the_policy_and_puts_full_providers_last() -> None:
 
 def test_an_open_offer_holds_capacity_and_the_request_releases_its_own() -> None:
     (free,) = shortlists(_book(), ["other"])
-    assert free.recommended == "A"
+    assert free.recommended.provider_id == "A"
     (held,) = shortlists(_book(new="A"), ["other"])
-    assert held.recommended == "B"
+    assert held.recommended.provider_id == "B"
     (own,) = shortlists(_book(other="A"), ["other"])
-    assert own.recommended == "A"
+    assert own.recommended.provider_id == "A"
 
 
 def test_a_package_with_no_room_anywhere_has_no_recommendation_but_a_reason() -> None:
@@ -57,7 +57,7 @@ def test_a_package_with_no_room_anywhere_has_no_recommendation_but_a_reason() ->
         scenario([provider("A", morning=60)], [package("held", current="A"), package("new")])
     )
     (shortlist,) = shortlists(book, ["new"])
-    assert shortlist.recommended is None
+    assert shortlist.recommended is None and shortlist.unplaced is not None
     assert [o.has_room for o in shortlist.options] == [False]
     assert shortlist.options[0].reason.startswith("No provider has room for it now.")
 
@@ -74,7 +74,7 @@ def test_a_capped_lot_counts_what_its_providers_already_hold() -> None:
         )
     )
     (shortlist,) = shortlists(book, ["new"])
-    assert shortlist.recommended is None
+    assert shortlist.recommended is None and shortlist.unplaced is not None
     assert (
         "backup lot, which had only 0.5 hours a week left under its cap"
         in shortlist.options[0].reason
@@ -87,8 +87,8 @@ def test_the_week_off_provider_is_offered_only_when_the_week_on_provider_is_full
     providers = [provider("On", rank=2, morning=60), provider("Off", rank=1)]
     book = HeldBook.of(scenario(providers, [package("new"), package("big", minutes=120)], rules))
     new, big = shortlists(book, ["new", "big"])
-    assert new.recommended == "On"
-    assert big.recommended == "Off"
+    assert new.recommended.provider_id == "On"
+    assert big.recommended.provider_id == "Off"
 
 
 def test_unknown_and_repeated_packages_are_named_together() -> None:
@@ -144,5 +144,5 @@ def test_held_placements_plus_a_recommendation_keep_every_hard_rule(
     for shortlist in shortlists(book, waiting):
         if shortlist.recommended is not None:
             single = {k: v for k, v in whole.items() if k not in allocation.assignment}
-            single[shortlist.package_id] = shortlist.recommended
+            single[shortlist.package_id] = shortlist.recommended.provider_id
             assert check_allocation(book.scenario, single) == []
