@@ -1,0 +1,1 @@
+"""One router per resource; each checks the caller's role, calls the store or the core, answers."""
