@@ -50,6 +50,12 @@ class Explainer:
         self.residual, self.residual_total = self.room.band, self.room.total
         self.rotation_counts = rules.rotation_counts(pairs, chosen, self.room)
         self.peak = peak_utilisation(pairs, chosen)
+        current = int(pairs.is_current.sum())
+        limit = self.scenario.policy.moves.limit(current)
+        self.moves_left = (
+            None if limit is None else limit - current + int(chosen[pairs.is_current].sum())
+        )
+        """Moves the policy's budget still allows in this plan (None: no budget)."""
         starts = np.searchsorted(pairs.package, np.arange(len(self.scenario.packages) + 1))
         self.rows_of = [np.arange(starts[k], starts[k + 1]) for k in range(len(starts) - 1)]
 
@@ -204,6 +210,12 @@ class Explainer:
                 return self._preference_text(k, int(pairs.provider[i]), int(pairs.provider[j]))
             case Goal.COST:
                 pounds = (int(pairs.cost_pence[j]) - int(pairs.cost_pence[i])) / 100
+                if pounds <= 0 and pairs.move_pence[j] > pairs.move_pence[i]:
+                    charge = int(pairs.move_pence[j]) / 100
+                    return (
+                        f"would save only £{-pounds:,.2f} a week by moving the person, not the "
+                        f"£{charge:,.2f} a week the policy asks of a move"
+                    )
                 return f"costs £{pounds:,.2f} a week more"
             case Goal.TRAVEL:
                 km = (int(pairs.travel_m[j]) - int(pairs.travel_m[i])) / 1000
@@ -255,6 +267,11 @@ class Explainer:
             return (
                 f"had only {int(self.residual_total[p]) / 60:.1f} hours left under its weekly cap"
             )
+        if self.pairs.is_current[chosen] and self.moves_left is not None and self.moves_left <= 0:
+            return (
+                "would move the person from their current provider, and the plan already makes "
+                "every move the policy's move budget allows"
+            )
         return self._framework_text(k, p, chosen)
 
     def _framework_text(self, k: int, p: int, chosen: int | None = None) -> str | None:
@@ -299,6 +316,10 @@ class Explainer:
         """Why package k is not placed in this plan."""
         package = self.scenario.packages[k]
         code, text = self._diagnosis(k, package)
+        if code == "capacity" and self.moves_left is not None and self.moves_left <= 0:
+            text += (
+                " The policy's move budget is spent, so no one in care could be moved to make room."
+            )
         return Unplaced(
             package_id=package.id,
             zone=package.zone or "",

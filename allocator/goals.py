@@ -79,6 +79,13 @@ class PairTable:
         return np.rint(self.minutes * rate * 100 / 60).astype(np.int64)
 
     @cached_property
+    def move_pence(self) -> np.ndarray:
+        """What the policy charges the cost goal for moving the person to this provider: the
+        weekly saving a move must beat (0 for staying put, and for people not yet in care)."""
+        charge = round(self.scenario.policy.moves.cost_gbp * 100)
+        return np.where(self.has_current & ~self.is_current, charge, 0).astype(np.int64)
+
+    @cached_property
     def travel_m(self) -> np.ndarray:
         """Great-circle metres from the provider's base to the person's home."""
         packages, providers = self.scenario.packages, self.scenario.providers
@@ -107,7 +114,7 @@ class PairTable:
             case Goal.PREFERENCES:
                 return self.preferences_met
             case Goal.COST:
-                return self.cost_pence
+                return self.cost_pence + self.move_pence
             case Goal.TRAVEL:
                 return self.travel_m
         raise ValueError(f"{goal} is not a per-pair goal")

@@ -94,6 +94,17 @@ class LpRelaxation:
         pinned = np.array([k.pinned for k in pairs.scenario.packages], dtype=bool)
         self.x_lower = pinned[pairs.package].astype(float)
 
+    def keep_at_least(self, rows: np.ndarray, count: int) -> None:
+        """At least `count` of these pairs placed (the move budget, over people's current
+        providers)."""
+        self._add_row(np.isin(np.arange(len(self.pairs)), rows).astype(float), count, np.inf)
+
+    def _add_row(self, coefficients: np.ndarray, lower: float, upper: float) -> None:
+        row = sparse.csr_matrix(coefficients.reshape(1, -1))
+        self.matrix = sparse.vstack([self.matrix, row], format="csr")
+        self.lower = np.append(self.lower, lower)
+        self.upper = np.append(self.upper, upper)
+
     def hold(self, goal: Goal, value: int) -> None:
         """Keep `goal` at least as good as `value` in every later level's relaxation."""
         if goal is Goal.FAIRNESS:
@@ -101,14 +112,10 @@ class LpRelaxation:
         coefficients = self.pairs.coefficients(goal).astype(float)
         if goal in MAXIMISED and self._hold_by_package(coefficients, value):
             return
-        row = sparse.csr_matrix(coefficients.reshape(1, -1))
-        self.matrix = sparse.vstack([self.matrix, row], format="csr")
         if goal in MAXIMISED:
-            self.lower = np.append(self.lower, float(value))
-            self.upper = np.append(self.upper, np.inf)
+            self._add_row(coefficients, float(value), np.inf)
         else:
-            self.lower = np.append(self.lower, -np.inf)
-            self.upper = np.append(self.upper, float(value))
+            self._add_row(coefficients, -np.inf, float(value))
 
     def _hold_by_package(self, coefficients: np.ndarray, value: int) -> bool:
         """Hold a level that places every package it counts, each worth the same wherever it

@@ -6,6 +6,7 @@ lexicographic priority: a lower goal can never buy back anything from a higher o
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from typing import Literal
 
@@ -104,6 +105,29 @@ class Lot(_Section):
     max_weekly_hours: float | None = Field(default=None, ge=0)
 
 
+class MoveBudget(_Section):
+    """How far a solve may disturb people already in care (nightly rebalancing).
+
+    People suffer when their carers change, so a plan moves at most `max_moves` people, and at
+    most `max_share` of those in care, from a current provider that could keep them (losing the
+    placement counts as a move too); pinned packages never move. A book its providers can no
+    longer hold (capacity cut below what is placed) forces moves, which come on top. Each move
+    also costs `cost_gbp` at the cost goal, in pounds a week: a move made for cost alone must save
+    more than that a week.
+    """
+
+    max_moves: int | None = Field(default=None, ge=0)
+    max_share: float | None = Field(default=None, ge=0, le=1)
+    cost_gbp: float = Field(default=0.0, ge=0)
+
+    def limit(self, in_care: int) -> int | None:
+        """Most of `in_care` people a plan may move; None when unlimited."""
+        limits = [] if self.max_moves is None else [self.max_moves]
+        if self.max_share is not None:
+            limits.append(math.floor(self.max_share * in_care + 1e-9))
+        return min(limits) if limits else None
+
+
 class Policy(_Section):
     name: str = Field(min_length=1)
     version: str = Field(min_length=1)
@@ -117,6 +141,7 @@ class Policy(_Section):
     """The framework's vocabulary of specialisms; when given, anything else is an input error."""
     rotations: tuple[Rotation, ...] = ()
     lots: tuple[Lot, ...] = ()
+    moves: MoveBudget = MoveBudget()
 
     @model_validator(mode="after")
     def _goals_once(self) -> Policy:

@@ -133,6 +133,8 @@ class LexicographicModel:
         self.relaxation = LpRelaxation(pairs, rules)
         self.held: list[tuple[Goal, int]] = []
         """Levels solved so far, with the values every later plan must keep."""
+        self.least_kept = 0
+        """People every plan keeps with their current provider (the move budget)."""
 
     def _one_provider_each(self) -> None:
         starts = np.flatnonzero(np.diff(self.pairs.package, prepend=-1))
@@ -283,6 +285,7 @@ class LexicographicModel:
         The wall-clock limit runs from `began` (default: now), so it can cover the model's
         build; the deterministic work budget is the limit's whatever the build took."""
         chosen = start.copy()
+        self._limit_moves(start)
         outcomes: list[LevelOutcome] = []
         deadline = (time.monotonic() if began is None else began) + params.time_limit_s
         work_left = params.time_limit_s * WORK_PER_SECOND
@@ -338,6 +341,19 @@ class LexicographicModel:
             outcomes.append(outcome)
             self._hold(goal, outcome.value)
         return chosen, outcomes
+
+    def _limit_moves(self, start: np.ndarray) -> None:
+        """Keep with their current provider all but the policy's move budget of the people
+        whose current provider could keep them, or as many as `start` keeps if fewer (a book
+        its providers can no longer hold forces moves, and the start shows how many suffice)."""
+        current = np.flatnonzero(self.pairs.is_current)
+        limit = self.pairs.scenario.policy.moves.limit(len(current))
+        if limit is None:
+            return
+        self.least_kept = min(len(current) - limit, int(start[current].sum()))
+        if self.least_kept > 0:
+            self.model.add(sum(self.x[i] for i in current) >= self.least_kept)
+            self.relaxation.keep_at_least(current, self.least_kept)
 
     def _hold(self, goal: Goal, value: int) -> None:
         """Keep `goal` at `value` or better in every later level."""
@@ -462,7 +478,10 @@ class LexicographicModel:
         return (now > then) if goal in MAXIMISED else (now < then)
 
     def _breaks_held(self, plan: np.ndarray) -> bool:
-        """Whether `plan` falls short of the value some held level must keep."""
+        """Whether `plan` falls short of the value some held level must keep, or moves more
+        people than the move budget allows."""
+        if int(plan[self.pairs.is_current].sum()) < self.least_kept:
+            return True
         for held, value in self.held:
             achieved = self.evaluate(held, plan)
             if (achieved < value) if held in MAXIMISED else (achieved > value):

@@ -30,6 +30,11 @@ The rules, each reported under its name:
   with the week-off provider counts only if the week-on provider could take it (it passes the
   pair filters and fits its whole weekly capacity in every band and under its cap) and still has
   room for it in this plan (in every band, under its weekly cap and under its lots' caps).
+- ``move_budget`` (when the policy's ``moves`` sets ``max_moves`` or ``max_share``): of the people
+  whose current provider could keep them (the pair passes the pair filters), at most
+  min(max_moves, floor(max_share x their number)) are placed elsewhere or not at all. Checked only
+  when the current placements on their own break no capacity, hour or lot cap: a book its
+  providers can no longer hold forces moves beyond the budget.
 """
 
 from __future__ import annotations
@@ -107,6 +112,7 @@ def check_allocation(scenario: Scenario, placements: Mapping[str, str]) -> list[
         found.extend(_load_violations(providers[provider_id], minutes))
     found.extend(_lot_violations(scenario, load))
     found.extend(_rotation_violations(scenario, placements, load))
+    found.extend(_move_violations(scenario, placements))
 
     # Stable: one provider's capacity violations stay in band order (morning first).
     return sorted(found, key=lambda v: (v.rule, v.package_id or "", v.provider_id or ""))
@@ -278,3 +284,42 @@ def _rotation_violations(
                 )
             )
     return found
+
+
+def _move_violations(scenario: Scenario, placements: Mapping[str, str]) -> list[Violation]:
+    budget = scenario.policy.moves
+    if budget.max_moves is None and budget.max_share is None:
+        return []
+    providers = {p.id: p for p in scenario.providers}
+    filters = scenario.policy.hard_filters
+    keepable = [
+        k
+        for k in scenario.packages
+        if k.current_provider in providers
+        and (k.pinned or not _pair_violations(filters, k, providers[k.current_provider]))
+    ]
+    standing: dict[str, dict[Band, int]] = defaultdict(lambda: dict.fromkeys(BANDS, 0))
+    for package in scenario.packages:
+        if package.current_provider in providers:
+            for visit in package.visits:
+                minutes = len(visit.days) * visit.minutes * visit.carers
+                standing[package.current_provider][visit.band] += minutes
+    overbooked = any(_load_violations(providers[p], m) for p, m in standing.items())
+    if overbooked or _lot_violations(scenario, standing):
+        return []
+    limits = [budget.max_moves] if budget.max_moves is not None else []
+    if budget.max_share is not None:
+        limits.append(int(budget.max_share * len(keepable) + 1e-9))
+    moved = [k.id for k in keepable if placements.get(k.id) != k.current_provider]
+    if len(moved) <= min(limits):
+        return []
+    return [
+        Violation(
+            "move_budget",
+            None,
+            None,
+            f"{len(moved)} people are moved from a current provider that could keep them "
+            f"({', '.join(moved[:5])}{', ...' if len(moved) > 5 else ''}); the budget allows "
+            f"{min(limits)}.",
+        )
+    ]

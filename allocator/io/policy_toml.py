@@ -11,7 +11,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from allocator.policy import Policy
+from allocator.policy import MoveBudget, Policy
 
 WIDTH = 99
 """Comment lines wrap here, inside the project's line length."""
@@ -62,6 +62,8 @@ def policy_toml(policy: Policy, notes: PolicyNotes) -> str:
         parts.append(_rotations(policy, notes.rotations))
     if policy.lots:
         parts.append(_lots(policy, notes.lots))
+    if policy.moves != MoveBudget():
+        parts.append(_moves(policy.moves))
     return "\n".join(parts)
 
 
@@ -159,6 +161,17 @@ def _lots(policy: Policy, note: str) -> str:
             block += f"max_weekly_hours = {lot.max_weekly_hours:g}\n"
         blocks.append(block)
     return comment(text) + "\n" + "\n".join(blocks)
+
+
+def _moves(budget: MoveBudget) -> str:
+    text = (
+        "Move budget: at most max_moves people (and max_share of those in care) leave a "
+        "current provider that could keep them; each move must save cost_gbp a week."
+    )
+    fields = [
+        f"{name} = {value!r}" for name, value in budget.model_dump().items() if value is not None
+    ]
+    return comment(text) + "\n[moves]\n" + "\n".join(fields) + "\n"
 
 
 def _array(values: Sequence[object], per_line: int = 0) -> str:
