@@ -79,6 +79,19 @@ class PairTable:
         return np.rint(self.minutes * rate * 100 / 60).astype(np.int64)
 
     @cached_property
+    def bridging(self) -> np.ndarray:
+        """The pair is a stop-gap: its provider is outside the first tier of the package's zone
+        (a later tier, or not serving the zone at all)."""
+        first = self.scenario.policy.cascade.tiers[:1]
+        position = {zone: z for z, zone in enumerate(self.arrays.zones)}
+        home = np.zeros((len(position), len(self.scenario.providers)), dtype=bool)
+        for p, provider in enumerate(self.scenario.providers):
+            for service in provider.zones:
+                if service.zone in position and service.tier in first:
+                    home[position[service.zone], p] = True
+        return ~home[self.arrays.package_zone[self.package], self.provider]
+
+    @cached_property
     def move_pence(self) -> np.ndarray:
         """What the policy charges the cost goal for moving the person to this provider: the
         weekly saving a move must beat (0 for staying put, and for people not yet in care)."""
@@ -108,6 +121,8 @@ class PairTable:
             case Goal.HOURS_PLACED:
                 return self.minutes
             case Goal.CONTINUITY:
+                if self.scenario.policy.moves.bridging_home:
+                    return (self.is_current & ~self.bridging).astype(np.int64)
                 return self.is_current.astype(np.int64)
             case Goal.CASCADE:
                 return self.cascade_step

@@ -3,11 +3,14 @@ made for cost alone must save what the policy charges for it."""
 
 from __future__ import annotations
 
+import tomllib
+
 from builders import OPTIMISE, package, placement, policy, provider, scenario, solve, unplaced
 from hypothesis import given
 from hypothesis import strategies as st
 from test_property import SETTINGS, books
 
+from allocator.io.policy_toml import PolicyNotes, policy_toml
 from allocator.policy import MoveBudget, Policy
 from allocator.scenario import Scenario
 from allocator.validate import check_allocation
@@ -108,3 +111,10 @@ def test_every_plan_keeps_the_budget(book: Scenario, max_moves: int) -> None:
     allocation = solve(budgeted, OPTIMISE)
     for level in allocation.levels:
         assert level.value <= level.bound if level.maximise else level.value >= level.bound
+
+
+def test_the_move_budget_survives_the_policy_file() -> None:
+    budget = MoveBudget(max_moves=3, max_share=0.05, cost_gbp=12.5, bridging_home=True)
+    rules = _with_budget(policy(), **budget.model_dump())
+    text = policy_toml(rules, PolicyNotes(preamble="Test."))
+    assert Policy.model_validate(tomllib.loads(text)) == rules

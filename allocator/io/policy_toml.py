@@ -166,10 +166,13 @@ def _lots(policy: Policy, note: str) -> str:
 def _moves(budget: MoveBudget) -> str:
     text = (
         "Move budget: at most max_moves people (and max_share of those in care) leave a "
-        "current provider that could keep them; each move must save cost_gbp a week."
+        "current provider that could keep them; each move must save cost_gbp a week; with "
+        "bridging_home, stop-gap placements outside the zone's first tier are brought home."
     )
     fields = [
-        f"{name} = {value!r}" for name, value in budget.model_dump().items() if value is not None
+        f"{name} = {_bool(value) if isinstance(value, bool) else repr(value)}"
+        for name, value in budget.model_dump().items()
+        if value is not None
     ]
     return comment(text) + "\n[moves]\n" + "\n".join(fields) + "\n"
 

@@ -46,12 +46,18 @@ def write_results(
     baseline: tuple[Allocation, Kpis] | None = None,
 ) -> list[Path]:
     """Write the result files into `out_dir` (replacing it whole); return the paths written."""
-    return write_folder(out_dir, lambda folder: _write_all(folder, allocation, kpis, baseline))
+    return write_folder(
+        out_dir, lambda folder: write_result_files(folder, allocation, kpis, baseline)
+    )
 
 
-def _write_all(
-    folder: Path, allocation: Allocation, kpis: Kpis, baseline: tuple[Allocation, Kpis] | None
+def write_result_files(
+    folder: Path,
+    allocation: Allocation,
+    kpis: Kpis,
+    baseline: tuple[Allocation, Kpis] | None = None,
 ) -> None:
+    """The result files, written into `folder` as it is (a staging folder, see write_folder)."""
     _records(allocation.placements, Placement).to_csv(folder / "allocations.csv", index=False)
     _records(allocation.unplaced, Unplaced).to_csv(folder / "unplaced.csv", index=False)
     kpis.utilisation.to_csv(folder / "utilisation.csv", index=False, float_format="%.4f")

@@ -1,0 +1,74 @@
+"""`allocator rebalance SCENARIO --out DIR`: the nightly rebalance, proposed, never applied.
+
+The move budget is the policy's `[moves]` section; the options override it for one run. A book
+whose policy sets no budget is rebalanced with at most 5 % of the people in care moved, since an
+unlimited rebalance could move anyone for the slightest gain.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from allocator.cli.reading import REJECTED, read_scenario
+from allocator.io.rebalance_files import summary_text, write_rebalance
+from allocator.kpis import compute_kpis
+from allocator.policy import MoveBudget
+from allocator.rebalance import rebalance
+from allocator.solve import SolveParams
+
+DEFAULT_SHARE = 0.05
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser(
+        "rebalance",
+        help="re-optimise the whole book within a move budget and propose the moves",
+        description="Place the waiting list and hand-backs, bring bridging placements home and "
+        "propose other moves only where the policy's goals gain by them, within a move budget. "
+        "Writes moves.csv, rebalance.json, summary.md and the plan's result files.",
+    )
+    run.add_argument("scenario", type=Path, help="scenario folder or .json file")
+    run.add_argument("--out", type=Path, required=True, help="folder for the proposals")
+    run.add_argument("--max-moves", type=int, help="most people moved (default: the policy's)")
+    run.add_argument("--max-share", type=float, help="most share of people in care moved, 0-1")
+    run.add_argument("--move-cost", type=float, help="GBP a week a move for cost must save")
+    run.add_argument(
+        "--bridging-home",
+        action=argparse.BooleanOptionalAction,
+        help="bring stop-gap placements home (default: the policy's bridging_home)",
+    )
+    run.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="default 60")
+    run.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
+    run.set_defaults(run=_rebalance)
+
+
+def budget_for(policy_budget: MoveBudget, args: argparse.Namespace) -> MoveBudget:
+    """The policy's budget with the options given on the command line in its place."""
+    changes = {
+        "max_moves": args.max_moves,
+        "max_share": args.max_share,
+        "cost_gbp": args.move_cost,
+        "bridging_home": args.bridging_home,
+    }
+    budget = policy_budget.model_copy(update={k: v for k, v in changes.items() if v is not None})
+    if budget.max_moves is None and budget.max_share is None:
+        budget = budget.model_copy(update={"max_share": DEFAULT_SHARE})
+    return MoveBudget.model_validate(budget.model_dump())
+
+
+def _rebalance(args: argparse.Namespace) -> int:
+    console = Console()
+    scenario = read_scenario(args.scenario)
+    if scenario is None:
+        return REJECTED
+    budget = budget_for(scenario.policy.moves, args)
+    with console.status("rebalancing ..."):
+        result = rebalance(scenario, budget, SolveParams(args.time_limit, args.seed))
+    kpis = compute_kpis(scenario, result.allocation)
+    written = write_rebalance(args.out, result, kpis)
+    console.print(summary_text(result).split("\n\n", 1)[0].replace("# ", ""), highlight=False)
+    console.print(f"Wrote {len(written)} files to {args.out}")
+    return 0
