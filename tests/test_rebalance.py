@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from builders import PARAMS, package, policy, provider, scenario
 
 from allocator.cli import main
@@ -87,3 +88,21 @@ def test_the_command_writes_the_proposals_and_a_summary(tmp_path: Path) -> None:
     summary = (out / "summary.md").read_text()
     assert f"- {len(moves)} moves proposed" in summary
     assert "Nothing is applied until a broker accepts a move." in summary
+
+
+def test_the_command_rebalances_the_services_live_book(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'book.db'}"
+    assert main(["db", "import", str(EXAMPLE), "--database-url", url]) == 0
+    out = tmp_path / "rebalance"
+    code = main(["rebalance", "--database-url", url, "--out", str(out), "--max-moves", "2"])
+    assert code == 0
+    assert len(pd.read_csv(out / "moves.csv")) <= 2
+
+
+def test_an_empty_database_is_refused_with_a_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    assert main(["rebalance", "--database-url", url, "--out", str(tmp_path / "out")]) == 2
+    assert "import a scenario first" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -1,4 +1,5 @@
-"""`allocator rebalance SCENARIO --out DIR`: the nightly rebalance, proposed, never applied.
+"""`allocator rebalance (SCENARIO | --database-url URL) --out DIR`: the nightly rebalance,
+proposed, never applied.
 
 The move budget is the policy's `[moves]` section; the options override it for one run. A book
 whose policy sets no budget is rebalanced with at most 5 % of the people in care moved, since an
@@ -17,7 +18,12 @@ from allocator.io.rebalance_files import summary_text, write_rebalance
 from allocator.kpis import compute_kpis
 from allocator.policy import MoveBudget
 from allocator.rebalance import rebalance
+from allocator.scenario import Scenario
 from allocator.solve import SolveParams
+from store.book import load_scenario_from_db
+from store.database import make_engine, make_session_factory, safe_url
+from store.errors import NotFound
+from store.migrate import upgrade
 
 DEFAULT_SHARE = 0.05
 
@@ -30,7 +36,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         "propose other moves only where the policy's goals gain by them, within a move budget. "
         "Writes moves.csv, rebalance.json, summary.md and the plan's result files.",
     )
-    run.add_argument("scenario", type=Path, help="scenario folder or .json file")
+    source = run.add_mutually_exclusive_group(required=True)
+    source.add_argument("scenario", type=Path, nargs="?", help="scenario folder or .json file")
+    source.add_argument(
+        "--database-url",
+        help="rebalance the service's live book in this database instead (e.g. "
+        "sqlite:///allocator.db, or $ALLOCATOR_DATABASE_URL's value)",
+    )
     run.add_argument("--out", type=Path, required=True, help="folder for the proposals")
     run.add_argument("--max-moves", type=int, help="most people moved (default: the policy's)")
     run.add_argument("--max-share", type=float, help="most share of people in care moved, 0-1")
@@ -61,7 +73,7 @@ def budget_for(policy_budget: MoveBudget, args: argparse.Namespace) -> MoveBudge
 
 def _rebalance(args: argparse.Namespace) -> int:
     console = Console()
-    scenario = read_scenario(args.scenario)
+    scenario = _live_book(args.database_url) if args.database_url else read_scenario(args.scenario)
     if scenario is None:
         return REJECTED
     budget = budget_for(scenario.policy.moves, args)
@@ -72,3 +84,18 @@ def _rebalance(args: argparse.Namespace) -> int:
     console.print(summary_text(result).split("\n\n", 1)[0].replace("# ", ""), highlight=False)
     console.print(f"Wrote {len(written)} files to {args.out}")
     return 0
+
+
+def _live_book(url: str) -> Scenario | None:
+    """The service's book as it stands (read in one transaction; nothing but the schema is
+    written), or None after saying why there is none."""
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine)() as session, session.begin():
+            return load_scenario_from_db(session)
+    except NotFound as missing:
+        Console(stderr=True).print(f"{safe_url(url)}: {missing}", markup=False, highlight=False)
+        return None
+    finally:
+        engine.dispose()
