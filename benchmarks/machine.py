@@ -10,6 +10,7 @@ import os
 import platform
 import resource
 import shlex
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,3 +87,61 @@ def _read(path: str) -> str:
         return Path(path).read_text(encoding="utf-8")
     except OSError:
         return ""
+
+
+def tree_pids(root: int) -> list[int]:
+    """`root` and every process descended from it (pool workers, a server's workers)."""
+    parent: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError):
+            continue
+    tree, frontier = [root], [root]
+    while frontier:
+        frontier = [pid for pid, ppid in parent.items() if ppid in frontier]
+        tree += frontier
+    return tree
+
+
+def tree_status_mb(root: int, field: str) -> float:
+    """A /proc/PID/status memory field (e.g. VmRSS, VmHWM) summed over the process tree, in MB."""
+    total = 0.0
+    for pid in tree_pids(root):
+        for line in _read(f"/proc/{pid}/status").splitlines():
+            if line.startswith(f"{field}:"):
+                total += int(line.split()[1]) / 1024
+    return total
+
+
+def tree_cpu_s(root: int) -> float:
+    """CPU seconds the process tree's live processes have used so far."""
+    ticks = 0
+    for pid in tree_pids(root):
+        fields = _read(f"/proc/{pid}/stat").rsplit(")", 1)[-1].split()
+        if len(fields) > 12:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class TreeMemory:
+    """The peak resident memory of a process tree, sampled twice a second in a thread (a
+    worker's own peak is lost when it exits, so the sum must be watched while it runs)."""
+
+    def __init__(self, root: int | None = None) -> None:
+        self.root = os.getpid() if root is None else root
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.5):
+            self.peak_mb = max(self.peak_mb, tree_status_mb(self.root, "VmRSS"))

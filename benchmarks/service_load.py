@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import resource
 import shutil
@@ -31,7 +30,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.machine import CpuWatch, run_record
+from benchmarks.machine import CpuWatch, run_record, tree_cpu_s, tree_status_mb
 from benchmarks.scale_curve import county_scenario
 from store import api_keys
 from store.book import import_folder, load_scenario_from_db
@@ -169,34 +168,10 @@ class _Server:
 
     def peak_mb(self) -> float:
         """Peak resident memory of the service's processes, summed."""
-        total = 0.0
-        for pid in self._tree():
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    total += int(line.split()[1]) / 1024
-        return total
+        return tree_status_mb(self.process.pid, "VmHWM")
 
     def cpu_s(self) -> float:
-        """CPU seconds the service's processes have used so far."""
-        ticks = 0
-        for pid in self._tree():
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])
-        return ticks / os.sysconf("SC_CLK_TCK")
-
-    def _tree(self) -> list[int]:
-        """The server's process and its descendants (uvicorn's workers)."""
-        parent: dict[int, int] = {}
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                parent[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError):
-                continue
-        tree, frontier = [self.process.pid], [self.process.pid]
-        while frontier:
-            frontier = [pid for pid, ppid in parent.items() if ppid in frontier]
-            tree += frontier
-        return tree
+        return tree_cpu_s(self.process.pid)
 
 
 class _Usage:

@@ -114,9 +114,11 @@ def _validate_records(
         try:
             built = model.model_validate(record.data)
         except ValidationError as invalid:
-            for problem in _worth_reporting(invalid, record.reported):
+            for problem in worth_reporting(invalid, record.reported):
                 loc = problem["loc"]
-                errors.append(InputError(source, record.row, field_name(loc), _message(problem)))
+                errors.append(
+                    InputError(source, record.row, field_name(loc), pydantic_message(problem))
+                )
             continue
         if not record.reported:
             parsed.models.append(built)
@@ -124,7 +126,7 @@ def _validate_records(
     return parsed
 
 
-def _worth_reporting(invalid: ValidationError, reported: set[str]) -> list[Any]:
+def worth_reporting(invalid: ValidationError, reported: set[str]) -> list[Any]:
     """Pydantic's errors less echoes: fields already reported, and 'too short' for a list whose
     items were each reported already."""
     problems = invalid.errors()
@@ -137,7 +139,7 @@ def _worth_reporting(invalid: ValidationError, reported: set[str]) -> list[Any]:
     ]
 
 
-def _message(problem: Any) -> str:
+def pydantic_message(problem: Any) -> str:
     message = str(problem["msg"]).removeprefix("Value error, ")
     given = problem.get("input")
     if (
@@ -196,10 +198,10 @@ def _read_folder(folder: Path, postcodes: PostcodeIndex) -> Scenario:
             policy = _policy(tomllib.loads(policy_path.read_text("utf-8")), "policy.toml", errors)
         except tomllib.TOMLDecodeError as bad:
             errors.append(InputError("policy.toml", None, None, f"not valid TOML: {bad}"))
-    providers = _csv_records(folder, "providers.csv", PROVIDER_COLUMNS, _provider_record, errors)
+    providers = _csv_records(folder, "providers.csv", PROVIDER_COLUMNS, provider_record, errors)
     packages = _csv_records(folder, "packages.csv", PACKAGE_COLUMNS, _package_record, errors)
     built_providers = _validate_records(
-        Provider, providers, "providers.csv", _provider_field, errors
+        Provider, providers, "providers.csv", provider_field, errors
     )
     built_packages = _validate_records(
         CarePackage, packages, "packages.csv", _package_field, errors
@@ -212,7 +214,7 @@ def _csv_records(
     folder: Path,
     name: str,
     columns: tuple[str, ...],
-    convert: Callable[[dict[str, str], list[_CellError]], dict[str, Any]],
+    convert: Callable[[dict[str, str], list[CellError]], dict[str, Any]],
     errors: list[InputError],
 ) -> list[_Row]:
     path = folder / name
@@ -241,7 +243,7 @@ def _csv_records(
     records = []
     for row, cells in enumerate(frame.to_dict("records"), start=1):
         present = {k: v.strip() for k, v in cells.items() if k in allowed and v.strip() != ""}
-        unreadable: list[_CellError] = []
+        unreadable: list[CellError] = []
         record = convert(present, unreadable)
         errors += [InputError(name, row, bad.column, bad.message) for bad in unreadable]
         records.append(_Row(row, record, {bad.field for bad in unreadable}))
@@ -249,7 +251,7 @@ def _csv_records(
 
 
 @dataclass(frozen=True)
-class _CellError:
+class CellError:
     """A cell that could not be read; `field` is the model field it feeds, `column` the CSV's."""
 
     column: str
@@ -270,7 +272,7 @@ def _colon_parts(cell: str, most: int, example: str) -> list[list[str]]:
     return parts
 
 
-def _provider_record(cells: dict[str, str], unreadable: list[_CellError]) -> dict[str, Any]:
+def provider_record(cells: dict[str, str], unreadable: list[CellError]) -> dict[str, Any]:
     record: dict[str, Any] = {k: v for k, v in cells.items() if k in Provider.model_fields}
     record["capacity_minutes"] = {b.value: cells.get(f"{b}_minutes", "0") for b in BANDS}
     for name in ("specialisms", "languages"):
@@ -281,17 +283,17 @@ def _provider_record(cells: dict[str, str], unreadable: list[_CellError]) -> dic
             parts = _colon_parts(cells["zones"], 3, "North:1:1; Central:2")
             record["zones"] = [dict(zip(("zone", "tier", "rank"), p, strict=False)) for p in parts]
     except ValueError as bad:
-        unreadable.append(_CellError("zones", "zones", str(bad)))
+        unreadable.append(CellError("zones", "zones", str(bad)))
     try:
         if "zone_rates" in cells:
             parts = _colon_parts(cells["zone_rates"], 2, "North:24.50")
             record["zone_rates_gbp_per_hour"] = dict(parts)
     except ValueError as bad:
-        unreadable.append(_CellError("zone_rates", "zone_rates_gbp_per_hour", str(bad)))
+        unreadable.append(CellError("zone_rates", "zone_rates_gbp_per_hour", str(bad)))
     return record
 
 
-def _provider_field(loc: tuple[int | str, ...]) -> str | None:
+def provider_field(loc: tuple[int | str, ...]) -> str | None:
     if not loc:
         return None
     if loc[0] == "capacity_minutes" and len(loc) > 1:
@@ -299,13 +301,13 @@ def _provider_field(loc: tuple[int | str, ...]) -> str | None:
     return {"zone_rates_gbp_per_hour": "zone_rates"}.get(str(loc[0]), str(loc[0]))
 
 
-def _package_record(cells: dict[str, str], unreadable: list[_CellError]) -> dict[str, Any]:
+def _package_record(cells: dict[str, str], unreadable: list[CellError]) -> dict[str, Any]:
     record: dict[str, Any] = {k: v for k, v in cells.items() if k in CarePackage.model_fields}
     if "visits" in cells:
         try:
             record["visits"] = parse_visits(cells["visits"])
         except ValueError as bad:
-            unreadable.append(_CellError("visits", "visits", str(bad)))
+            unreadable.append(CellError("visits", "visits", str(bad)))
     for name in ("specialisms", "excluded_providers"):
         if name in cells:
             record[name] = _split(cells[name])
