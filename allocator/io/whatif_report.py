@@ -88,19 +88,31 @@ def unmet_chart(scenarios: pd.DataFrame, title: str) -> Figure:
 
 
 def sweep_chart(scenarios: pd.DataFrame, sweeps: dict[str, SweepPoint]) -> Figure:
-    """Placed and unmet carer hours against each sweep's scale, one panel per sweep."""
+    """Placed and unmet carer hours against each sweep's scale, one panel per sweep (the base
+    book, the first row, at x1.00)."""
     rows = scenarios[scenarios["scenario"].isin(sweeps) & (scenarios["status"] == "solved")]
+    first = scenarios.iloc[0]
+    base = first if first["status"] == "solved" else None
     names = sorted({sweeps[s].sweep for s in rows["scenario"]})
     figure = Figure(figsize=(5 * max(len(names), 1), 3.6))
     for n, name in enumerate(names, start=1):
         ax = figure.add_subplot(1, len(names), n)
         mine = rows[[sweeps[s].sweep == name for s in rows["scenario"]]]
-        scale = [sweeps[s].scale for s in mine["scenario"]]
-        order = sorted(range(len(scale)), key=scale.__getitem__)
-        x = [scale[i] for i in order]
+        points = [
+            (sweeps[s].scale, row)
+            for s, (_, row) in zip(mine["scenario"], mine.iterrows(), strict=True)
+        ]
+        if base is not None and all(scale != 1.0 for scale, _ in points):
+            points.append((1.0, base))  # the base book is every sweep's x1.00
+        points.sort(key=lambda point: point[0])
         for measure, colour in (("placed_hours", "#1f4e79"), ("unmet_hours", "#c00000")):
-            y = [float(mine.iloc[i][measure]) for i in order]
-            ax.plot(x, y, marker="o", color=colour, label=measure.replace("_", " "))
+            ax.plot(
+                [scale for scale, _ in points],
+                [float(row[measure]) for _, row in points],
+                marker="o",
+                color=colour,
+                label=measure.replace("_", " "),
+            )
         change = sweeps[mine.iloc[0]["scenario"]].change
         ax.set_xlabel(f"{change} scale")
         ax.set_ylabel("carer hours a week")
