@@ -70,8 +70,8 @@ class LpOutcome:
     x: np.ndarray | None = None
     """Per pair, its share of the package in the last solved (restricted) LP's optimum."""
     timed_out: bool = False
-    """The time limit (or anything but a proof either way) stopped the simplex: a result that
-    depends on the machine, not only on the inputs."""
+    """The time limit stopped the simplex or the sifting: a result that depends on the machine,
+    not only on the inputs."""
 
     def integer_bound(self, maximise: bool) -> int | None:
         """The best integer value any plan could reach, from the LP optimum."""
@@ -154,12 +154,13 @@ class LpRelaxation:
         objective = self._nudged(goal) if nudge else self.pairs.coefficients(goal).astype(float)
         columns = self._first_columns(plan)
         solved = None
-        complete = False
+        clock = False
         for _ in range(SIFTING_ROUNDS):
             left = time_limit_s - (time.monotonic() - began)
-            restricted = self._solve_restricted(goal, objective, columns, max(left, 0.01))
+            status, restricted = self._solve_restricted(goal, objective, columns, max(left, 0.01))
             if restricted is None:
-                if columns.all() or left <= 0:
+                clock = status != mb.SolveStatus.INFEASIBLE
+                if columns.all() or clock:
                     break
                 columns = np.ones_like(columns)  # the first pairs could not keep held levels
                 continue
@@ -169,17 +170,20 @@ class LpRelaxation:
                 bound = min(bound, solved[2]) if goal in MAXIMISED else max(bound, solved[2])
             solved = (columns, values, bound)
             paying = self._paying(goal, objective, duals) & ~columns
-            complete = not paying.any()
-            if complete or time.monotonic() - began >= time_limit_s:
+            if not paying.any():
+                break
+            clock = time.monotonic() - began >= time_limit_s
+            if clock:
                 break
             columns = columns | paying
+        # Stopping at the round cap is the same on every machine; stopping on the clock is not.
         seconds = time.monotonic() - began
         if solved is None:
-            return LpOutcome(None, seconds, timed_out=True)
+            return LpOutcome(None, seconds, timed_out=clock)
         used, values, bound = solved
         x = np.zeros(len(self.pairs))
         x[used] = values
-        return LpOutcome(bound, seconds, x, timed_out=not complete)
+        return LpOutcome(bound, seconds, x, timed_out=clock)
 
     def first_order_bound(self, goal: Goal, time_limit_s: float) -> LpOutcome:
         """A bound from PDLP's prices, for when no plan is wanted, only the bound: on a county
@@ -216,15 +220,17 @@ class LpRelaxation:
 
     def _solve_restricted(
         self, goal: Goal, objective: np.ndarray, columns: np.ndarray, time_limit_s: float
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        """(values of `columns`, row duals) at the LP's optimum over `columns` alone, or None."""
+    ) -> tuple[mb.SolveStatus, tuple[np.ndarray, np.ndarray] | None]:
+        """The simplex's status, and (values of `columns`, row duals) at the LP's optimum over
+        `columns` alone if it found one."""
         model = self._model(goal, objective, columns)
         solver = mb.Solver("glop")
         solver.set_time_limit_in_seconds(time_limit_s)
-        if solver.solve(model) != mb.SolveStatus.OPTIMAL:
-            return None
+        status = solver.solve(model)
+        if status != mb.SolveStatus.OPTIMAL:
+            return status, None
         values = solver.values(model.get_variables()).to_numpy(float)
-        return values, solver.dual_values(model.get_linear_constraints()).to_numpy(float)
+        return status, (values, solver.dual_values(model.get_linear_constraints()).to_numpy(float))
 
     def _model(self, goal: Goal, objective: np.ndarray, columns: np.ndarray) -> mb.Model:
         """The relaxation over `columns` alone, with every row, optimising `objective`."""

@@ -1,9 +1,12 @@
 """The LP relaxation: hand-made cases whose relaxed optimum is known."""
 
+from unittest import mock
+
 import numpy as np
 from builders import package, policy, provider, scenario
 from test_property import pair_table
 
+from allocator import lp_bound
 from allocator.lp_bound import LpOutcome, LpRelaxation
 from allocator.policy import Goal
 
@@ -82,3 +85,22 @@ def test_a_level_that_places_all_it_counts_is_held_package_by_package() -> None:
     relaxed = relaxation.solve(Goal.HOURS_PLACED, 10)
     assert relaxed.integer_bound(maximise=True) == 120
     assert relaxed.x[pairs.package == 0].sum() == 1.0  # U, the first package, placed whole
+
+
+def test_sifting_stopped_by_its_round_cap_is_no_time_out() -> None:
+    """The cap stops every machine at the same round, so the result stays reproducible; the
+    bound from the first round's prices is still a bound."""
+    book = scenario(
+        [provider("A", rank=1, morning=60), provider("B", rank=2, morning=60)],
+        [package(f"K{k}", minutes=45) for k in range(3)],
+        policy(),
+    )
+    pairs, rules = pair_table(book)
+    with (
+        mock.patch.object(lp_bound, "SIFTING_PAIRS", 0),
+        mock.patch.object(lp_bound, "FIRST_PAIRS", 1),
+        mock.patch.object(lp_bound, "SIFTING_ROUNDS", 1),
+    ):
+        relaxed = LpRelaxation(pairs, rules).solve(Goal.HOURS_PLACED, 10)
+    assert not relaxed.timed_out
+    assert relaxed.integer_bound(maximise=True) >= 120  # the true optimum: two of three fit
