@@ -119,7 +119,7 @@ class Shortlist:
     recommended: Placement | None
     """The first option with room, explained as a placement; None when no provider has room."""
     unplaced: Unplaced | None
-    """Why nobody can take it now, when no provider has room."""
+    """Why nobody can take it now, when no provider has room or every one is ruled out."""
     options: tuple[Option, ...]
     ruled_out: tuple[RuledOut, ...]
 
@@ -184,10 +184,11 @@ def _shortlist(
     rows = np.flatnonzero(pairs.package == k)
     order = rows[np.lexsort((pairs.provider[rows], *keys[rows].T[::-1], ~room[rows]))]
     ruled_out = tuple(_ruled_out(scenario, allowed, k))
-    if not len(order):
-        return Shortlist(package_id, policy, None, None, (), ruled_out)
-    first = int(order[0])
     chosen = np.zeros(len(pairs), dtype=bool)
+    if not len(order):
+        nowhere = Explainer(pairs, allowed, rules, chosen, Strategy.OPTIMISE).diagnose(k)
+        return Shortlist(package_id, policy, None, nowhere, (), ruled_out)
+    first = int(order[0])
     chosen[first] = room[first]
     explainer = Explainer(pairs, allowed, rules, chosen, Strategy.OPTIMISE)
     placed = explainer.placements()[0] if room[first] else None

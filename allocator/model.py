@@ -137,6 +137,11 @@ Latitude = Annotated[float, Field(ge=49.0, le=61.0)]
 Longitude = Annotated[float, Field(ge=-9.0, le=3.0)]
 
 
+MAX_WEEKLY_MINUTES = 100_000_000
+"""Far above any provider (Essex's whole market is about 8 million carer minutes a week), and
+far enough below 2**63 that sums over a book can never overflow the solver's integers."""
+
+
 class _Record(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
@@ -168,7 +173,7 @@ class Provider(_Record):
     name: str = Field(min_length=1)
     zones: tuple[ZoneService, ...] = Field(min_length=1)
     base_postcode: Postcode
-    capacity_minutes: Mapping[Band, Annotated[int, Field(ge=0)]]
+    capacity_minutes: Mapping[Band, Annotated[int, Field(ge=0, le=MAX_WEEKLY_MINUTES)]]
     """Weekly carer minutes the provider offers this framework, per band."""
     double_up: bool = False
     specialisms: Tags = ()
@@ -181,7 +186,7 @@ class Provider(_Record):
     )
     cqc_rating: CqcRating
     status: ProviderStatus = ProviderStatus.ACTIVE
-    max_weekly_hours: float | None = Field(default=None, ge=0)
+    max_weekly_hours: float | None = Field(default=None, ge=0, le=MAX_WEEKLY_MINUTES / 60)
     lat: Latitude | None = None
     lon: Longitude | None = None
 

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from allocator.model import CqcRating, Urgency
+from allocator.model import MAX_WEEKLY_MINUTES, CqcRating, Urgency
 
 
 class Goal(StrEnum):
@@ -102,7 +102,7 @@ class Lot(_Section):
 
     name: str = Field(min_length=1)
     providers: tuple[str, ...] = Field(min_length=1)
-    max_weekly_hours: float | None = Field(default=None, ge=0)
+    max_weekly_hours: float | None = Field(default=None, ge=0, le=MAX_WEEKLY_MINUTES / 60)
 
 
 class MoveBudget(_Section):

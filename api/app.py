@@ -1,41 +1,100 @@
 """The brokerage service: FastAPI over the store and the core.
 
-`create_app` migrates the database, marks jobs a dead process left running as failed (so they can
-be resubmitted), and wires the routers. Routers stay thin: they check who is calling, call the
-store or the core, and shape the answer.
+`create_app` migrates the database, fails the jobs whose process is gone (so they can be
+resubmitted; jobs another live worker runs are left alone), and wires the routers. Routers stay
+thin: they check who is calling, call the store or the core, and shape the answer. Solve jobs run
+in child processes (`api.job_runner`), stopped with the app.
 """
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from api import errors
 from api.auth import KeyCheck
 from api.book_cache import BookCache
-from api.routers import brokerage, health
+from api.job_runner import JobRunner
+from api.routers import (
+    audit,
+    brokerage,
+    health,
+    jobs,
+    keys,
+    kpis,
+    offers,
+    packages,
+    policies,
+    providers,
+)
 from api.settings import Settings
-from store.database import make_engine, make_session_factory, write_transaction
-from store.jobs import fail_abandoned
+from store.database import make_engine, make_session_factory
 from store.migrate import upgrade
 
 DESCRIPTION = """Places home care packages with a council's framework providers.
 
 Every endpoint but `/health` and the docs needs an API key (`Authorization: Bearer KEY` or
-`X-API-Key: KEY`) issued by the operator with `allocator db create-key`."""
+`X-API-Key: KEY`) issued by the operator with `allocator db create-key` or by an admin
+(`POST /keys`). Roles: **broker** (requests, offers, providers' answers, solve jobs),
+**commissioner** (reads and KPIs), **admin** (all a broker may do, and providers, policies,
+keys), **provider** (its own offers and placements, and nothing about other providers)."""
+
+TAGS = [
+    {"name": "brokerage", "description": "Ranked, explained shortlists and recommendations."},
+    {"name": "offers", "description": "Offer, accept or decline, start, hand back."},
+    {"name": "packages", "description": "The people referred for care, and where they stand."},
+    {"name": "providers", "description": "Framework providers: status and capacity by band."},
+    {"name": "jobs", "description": "Full solves of the waiting list, run in the background."},
+    {"name": "kpis", "description": "Placed and unmet hours, the waiting list, utilisation."},
+    {"name": "audit", "description": "Every decision about a package, oldest first."},
+    {"name": "policies", "description": "The published allocation rules."},
+    {"name": "keys", "description": "API keys and their roles."},
+    {"name": "health", "description": "For the operator's monitoring; no key needed."},
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     upgrade(settings.database_url)
-    sessions = make_session_factory(make_engine(settings.database_url))
-    with write_transaction(sessions) as session:
-        fail_abandoned(session)
-    app = FastAPI(title="care-allocator", version="0.1.0", description=DESCRIPTION)
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    runner = JobRunner(settings.database_url, sessions, settings.solve_workers)
+    runner.fail_orphaned()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            runner.shutdown()
+            engine.dispose()
+
+    app = FastAPI(
+        title="care-allocator",
+        version="0.1.0",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
     app.state.settings = settings
     app.state.sessions = sessions
     app.state.books = BookCache(sessions)
     app.state.keys = KeyCheck(sessions, settings.key_cache_s)
+    app.state.jobs = runner
     errors.install(app)
-    for router in (health.router, brokerage.router):
-        app.include_router(router)
+    for module in (
+        health,
+        brokerage,
+        offers,
+        packages,
+        providers,
+        jobs,
+        kpis,
+        audit,
+        policies,
+        keys,
+    ):
+        app.include_router(module.router)
     return app

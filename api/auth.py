@@ -71,7 +71,8 @@ def allow(*roles: Role) -> Callable[[KeyIdentity], KeyIdentity]:
         if identity.role not in roles:
             allowed = ", ".join(r.value for r in roles)
             raise HTTPException(
-                status.HTTP_403_FORBIDDEN, f"this needs the role {allowed}, not {identity.role}"
+                status.HTTP_403_FORBIDDEN,
+                f"this needs one of the roles {allowed}; this key's role is {identity.role}",
             )
         return identity
 
@@ -83,3 +84,10 @@ Caller = Annotated[KeyIdentity, Depends(caller)]
 Broker = Annotated[KeyIdentity, Depends(allow(Role.BROKER, Role.ADMIN))]
 Reader = Annotated[KeyIdentity, Depends(allow(Role.BROKER, Role.COMMISSIONER, Role.ADMIN))]
 Admin = Annotated[KeyIdentity, Depends(allow(Role.ADMIN))]
+BrokerOrProvider = Annotated[KeyIdentity, Depends(allow(Role.BROKER, Role.ADMIN, Role.PROVIDER))]
+"""Brokers record a provider's answer; a provider may give its own (the endpoint checks it is)."""
+
+
+def provider_scope(identity: KeyIdentity) -> str | None:
+    """The provider a key is confined to; None for the council's own keys, which see the book."""
+    return identity.provider_id if identity.role is Role.PROVIDER else None

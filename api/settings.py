@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     """Most packages one brokerage request may carry: bigger batches belong in a solve job."""
     solve_time_limit_s: float = Field(default=30.0, gt=0)
     """Default wall-clock budget of a full solve job."""
+    solve_workers: int = Field(default=8, ge=1)
+    """CP-SAT workers of a full solve job (the answer depends on this number, not the machine)."""
     key_cache_s: float = Field(default=5.0, ge=0)
     """How long a checked API key is trusted before the database is asked again (revocation
     takes effect within this time)."""

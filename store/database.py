@@ -1,4 +1,4 @@
-"""Engines, sessions and the one kind of transaction that may change the book.
+"""Engines, sessions, the one kind of transaction that may change the book, and a consistent read.
 
 Two brokers racing for a provider's last morning minutes must never both win, whether they run
 in two threads, two processes or two servers. A write transaction therefore takes the write lock
@@ -83,6 +83,20 @@ def write_transaction(session_factory: sessionmaker[Session]) -> Iterator[Sessio
     """
     with session_factory() as session, session.begin():
         session.connection(execution_options={_SQLITE_BEGIN: "BEGIN IMMEDIATE"})
+        yield session
+
+
+@contextmanager
+def snapshot(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A new session in a read transaction whose every statement sees the same committed book,
+    so a version read in it matches the rows read after it.
+
+    SQLite (WAL) keeps a reader's snapshot for its whole transaction; PostgreSQL does so only
+    from REPEATABLE READ (by default each statement sees what has committed by then).
+    """
+    with session_factory() as session, session.begin():
+        if session.get_bind().dialect.name != "sqlite":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         yield session
 
 

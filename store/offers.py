@@ -80,6 +80,7 @@ def make_offer(
         return _done(
             session,
             offer,
+            package_row,
             policy,
             actor,
             role,
@@ -100,6 +101,7 @@ def accept_offer(
         return _done(
             session,
             offer,
+            package_row,
             active_policy(session),
             actor,
             role,
@@ -123,6 +125,7 @@ def decline_offer(
         return _done(
             session,
             offer,
+            package_row,
             active_policy(session),
             actor,
             role,
@@ -148,6 +151,7 @@ def withdraw_offer(
         return _done(
             session,
             offer,
+            package_row,
             active_policy(session),
             actor,
             role,
@@ -161,12 +165,13 @@ def start_placement(
 ) -> Offer:
     """Care has started under an accepted offer."""
     with write_transaction(session_factory) as session:
-        offer, _ = _locked_offer(session, offer_id)
+        offer, package_row = _locked_offer(session, offer_id)
         _expect(offer, OfferState.ACCEPTED, "started")
         offer.state = OfferState.STARTED
         return _done(
             session,
             offer,
+            package_row,
             active_policy(session),
             actor,
             role,
@@ -208,10 +213,9 @@ def hand_back(
         if offer is not None:
             offer.state = OfferState.HANDED_BACK
             offer.reason = reason
-            return _done(session, offer, policy, actor, role, "hand_back", explanation)
-        session.flush()
+            return _done(session, offer, package_row, policy, actor, role, "hand_back", explanation)
         inputs = {"package_id": package_id, "provider_id": provider_id, "reason": reason}
-        _audit(session, policy, actor, role, "hand_back", package_id, inputs, explanation)
+        _audit(session, package_row, policy, actor, role, "hand_back", inputs, explanation)
         return None
 
 
@@ -302,6 +306,7 @@ def _place(row: PackageRow, provider_id: str | None) -> None:
 def _done(
     session: Session,
     offer: OfferRow,
+    package: PackageRow,
     policy: StoredPolicy,
     actor: str,
     role: str,
@@ -312,28 +317,29 @@ def _done(
     done = _offer(offer)
     inputs = {"offer_id": offer.id, "package_id": offer.package_id}
     inputs |= {"provider_id": offer.provider_id, "reason": offer.reason}
-    _audit(session, policy, actor, role, action, offer.package_id, inputs, explanation, done)
+    _audit(session, package, policy, actor, role, action, inputs, explanation, done)
     return done
 
 
 def _audit(
     session: Session,
+    package: PackageRow,
     policy: StoredPolicy,
     actor: str,
     role: str,
     action: str,
-    package_id: str,
     inputs: dict[str, Any],
     explanation: str,
     result: Offer | None = None,
 ) -> None:
-    version = bump_version(session)
+    """Count the change as one to `package` (an offer's change is its package's) and record it."""
+    version = bump_version(session, package)
     audit.record(
         session,
         actor=actor,
         role=role,
         action=action,
-        package_id=package_id,
+        package_id=package.id,
         inputs_hash=audit.inputs_hash(
             {"action": action, **inputs, "book_version": version - 1, "policy": policy.label}
         ),

@@ -54,7 +54,7 @@ def create_package(
     fill_package_row(row, resolved)
     session.add(row)
     session.flush()
-    bump_version(session)
+    bump_version(session, row)
     return book_package_of(row)
 
 
@@ -78,8 +78,7 @@ def update_package(
     if "postcode" in changes and not set(DERIVED_FROM_POSTCODE) & set(changes):
         merged = {k: v for k, v in merged.items() if k not in DERIVED_FROM_POSTCODE}
     fill_package_row(row, _resolved(session, CarePackage.model_validate(merged), postcodes))
-    session.flush()
-    bump_version(session)
+    bump_version(session, row)
     return book_package_of(row)
 
 

@@ -40,7 +40,7 @@ def create_provider(
     fill_provider_row(row, resolved)
     session.add(row)
     session.flush()
-    bump_version(session)
+    bump_version(session, row)
     return resolved
 
 
@@ -65,8 +65,7 @@ def update_provider(
         postcodes,
     )
     fill_provider_row(row, resolved)
-    session.flush()
-    bump_version(session)
+    bump_version(session, row)
     return resolved
 
 

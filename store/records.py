@@ -6,7 +6,8 @@ and nowhere else, so the two cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -47,10 +48,28 @@ def provider_of(row: ProviderRow) -> Provider:
 
 def package_of(row: PackageRow, excluded: Iterable[str] = ()) -> CarePackage:
     """The core's record with the placement from the column and `excluded` added (declines)."""
-    record = dict(row.record)
-    record["current_provider"] = row.provider_id
-    record["excluded_providers"] = sorted({*record.get("excluded_providers", ()), *excluded})
-    return CarePackage.model_validate(record)
+    return _placed(row.record, row.provider_id, excluded)
+
+
+def package_of_json(
+    record_json: str, provider_id: str | None, excluded: Collection[str] = ()
+) -> CarePackage:
+    """`package_of` for a record read as JSON text, which pydantic parses and checks in one pass
+    (a third faster than from a dict, and the whole book's load is mostly this). The stored
+    record already has the column's placement, so only a package with declines is checked twice."""
+    package = CarePackage.model_validate_json(record_json)
+    if package.current_provider == provider_id and set(excluded) <= set(package.excluded_providers):
+        return package
+    return _placed(json.loads(record_json), provider_id, excluded)
+
+
+def _placed(
+    record: Mapping[str, Any], provider_id: str | None, excluded: Iterable[str]
+) -> CarePackage:
+    placed = dict(record)
+    placed["current_provider"] = provider_id
+    placed["excluded_providers"] = sorted({*placed.get("excluded_providers", ()), *excluded})
+    return CarePackage.model_validate(placed)
 
 
 def book_package_of(row: PackageRow) -> BookPackage:

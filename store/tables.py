@@ -140,6 +140,8 @@ class ProviderRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     record: Mapped[dict[str, Any]]
     """`Provider.model_dump(mode="json")`."""
+    changed_in: Mapped[int] = mapped_column(server_default=text("0"), index=True)
+    """The book version that last changed the row (`store.book_state.bump_version`)."""
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
 
@@ -169,6 +171,8 @@ class PackageRow(Base):
     """`CarePackage.model_dump(mode="json")`."""
     waiting_since: Mapped[date | None]
     """While waiting or offered: since when (the referral, or the day it was handed back)."""
+    changed_in: Mapped[int] = mapped_column(server_default=text("0"), index=True)
+    """The book version that last changed the row or its offers (`bump_version`)."""
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
 
@@ -271,10 +275,14 @@ class ApiKeyRow(Base):
 
 class BookStateRow(Base):
     """One row whose `version` grows with every change to providers, packages, placements or
-    policy, so a service process can tell cheaply whether its copy of the book is stale."""
+    policy, so a service process can tell cheaply whether its copy of the book is stale, and
+    whether it can catch up row by row (the rows' `changed_in`) or must read the book again."""
 
     __tablename__ = "book_state"
     __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, default=1, autoincrement=False)
     version: Mapped[int] = mapped_column(default=0)
+    whole_book_changed_in: Mapped[int] = mapped_column(server_default=text("0"))
+    """The last version whose change named no rows (an import, a policy switch): a copy of the
+    book older than it must be read again whole."""

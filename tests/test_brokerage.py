@@ -7,6 +7,7 @@ import pytest
 from builders import PARAMS, package, policy, provider, scenario
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from allocator.brokerage import HeldBook, recommend, shortlists
 from allocator.errors import ScenarioError
@@ -146,3 +147,18 @@ def test_held_placements_plus_a_recommendation_keep_every_hard_rule(
             single = {k: v for k, v in whole.items() if k not in allocation.assignment}
             single[shortlist.package_id] = shortlist.recommended.provider_id
             assert check_allocation(book.scenario, single) == []
+
+
+def test_a_package_every_provider_rules_out_is_diagnosed() -> None:
+    book = HeldBook.of(scenario([provider("A")], [package("lost", zone="South")]))
+    (shortlist,) = shortlists(book, ["lost"])
+    assert shortlist.options == () and shortlist.recommended is None
+    assert shortlist.unplaced is not None
+    assert shortlist.unplaced.diagnosis == "No provider on the framework serves zone South."
+
+
+def test_capacities_beyond_any_market_are_refused_at_the_boundary() -> None:
+    with pytest.raises(ValidationError):
+        provider("A", morning=10**12)
+    with pytest.raises(ValidationError):
+        provider("A", max_weekly_hours=1e300)

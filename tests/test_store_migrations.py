@@ -8,16 +8,18 @@ import sys
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DatabaseError
-from test_store_support import any_book, sqlite_book
+from test_store_support import any_book, fill, package, provider, sqlite_book
 
 from store import audit
 from store.book_state import book_version, bump_version
 from store.database import write_transaction
-from store.migrate import current_revision, head_revision, upgrade
+from store.migrate import alembic_config, current_revision, head_revision, upgrade
+from store.providers import update_provider
 from store.tables import AuditEventRow, Base
 
 TABLES = {
@@ -40,17 +42,34 @@ def book(request: pytest.FixtureRequest, tmp_path: Path):
 
 def test_upgrade_from_empty_creates_every_table_at_head(book) -> None:
     assert set(inspect(book.engine).get_table_names()) >= TABLES
-    assert current_revision(book.url) == head_revision() == "0001"
+    assert current_revision(book.url) == head_revision() == "0002"
     with book.sessions() as session:
         assert book_version(session) == 0
     upgrade(book.url)  # a second run has nothing to do
-    assert current_revision(book.url) == "0001"
+    assert current_revision(book.url) == "0002"
 
 
 def test_migration_builds_what_the_models_declare(book) -> None:
     with book.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
+
+
+def test_rows_held_before_0002_count_as_changed_in_the_version_it_finds(book) -> None:
+    fill(book, [provider("P1"), provider("P2")], [package("K1", current_provider="P1")])
+    with write_transaction(book.sessions) as session:
+        update_provider(session, "P2", {"status": "embargoed"})  # P2 changed after the rest
+        version = book_version(session)
+    command.downgrade(alembic_config(book.url), "0001")
+    assert "changed_in" not in {c["name"] for c in inspect(book.engine).get_columns("packages")}
+    upgrade(book.url)
+    with book.engine.connect() as connection:
+        stamps = connection.scalars(
+            text("SELECT changed_in FROM providers UNION SELECT changed_in FROM packages")
+        )
+        assert set(stamps) == {version}
+        state = connection.execute(text("SELECT version, whole_book_changed_in FROM book_state"))
+        assert tuple(state.one()) == (version, version)
 
 
 def test_audit_events_refuse_update_and_delete(book) -> None:

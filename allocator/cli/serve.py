@@ -13,6 +13,7 @@ import argparse
 import uvicorn
 
 from api.settings import Settings
+from store.migrate import upgrade
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -32,6 +33,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    upgrade(Settings().database_url)  # once, before any worker starts: workers would race
     uvicorn.run(
         "api.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers
     )

@@ -8,24 +8,25 @@ same book and policy can be shown to give the same answer.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, status
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import Field, field_validator
 
 from allocator.brokerage import Shortlist, recommend, shortlists
-from allocator.model import Identifier
 from allocator.result import Placement, Unplaced
 from api.auth import Broker
 from api.book_cache import BookView
+from api.schema import KEYED, Answer, BookId, Level, RequestBody, documented
 from store import audit
 from store.api_keys import KeyIdentity
+from store.database import write_transaction
+from store.errors import NotFound
 
-router = APIRouter(prefix="/brokerage", tags=["brokerage"])
+router = APIRouter(prefix="/brokerage", tags=["brokerage"], responses=KEYED)
 
 
-class BrokerageRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    package_ids: list[Identifier] = Field(min_length=1)
+class BrokerageRequest(RequestBody):
+    package_ids: list[BookId] = Field(min_length=1)
     """One package for a shortlist, or today's batch to be placed together."""
 
     @field_validator("package_ids")
@@ -37,15 +38,7 @@ class BrokerageRequest(BaseModel):
         return ids
 
 
-class Level(BaseModel):
-    goal: str
-    value: int
-    bound: int
-    gap: float
-    optimal: bool
-
-
-class Recommendation(BaseModel):
+class Recommendation(Answer):
     placements: list[Placement]
     unplaced: list[Unplaced]
     levels: list[Level]
@@ -53,7 +46,7 @@ class Recommendation(BaseModel):
     recommendation is its shortlist's first option with room)."""
 
 
-class BrokerageAnswer(BaseModel):
+class BrokerageAnswer(Answer):
     book_version: int
     policy: str
     inputs_hash: str
@@ -61,21 +54,26 @@ class BrokerageAnswer(BaseModel):
     recommendation: Recommendation
 
 
-@router.post("/requests")
+@router.post("/requests", responses=documented(404))
 def request_placements(
     body: BrokerageRequest, request: Request, identity: Broker
 ) -> BrokerageAnswer:
     """Shortlist every package and recommend where each should go, placed together."""
     limit = request.app.state.settings.batch_limit
     if len(body.package_ids) > limit:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"at most {limit} packages a request; submit a solve job for more",
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body", "package_ids"),
+                    "msg": f"at most {limit} packages a request; submit a solve job for more",
+                    "type": "too_long",
+                }
+            ]
         )
     view: BookView = request.app.state.books.view()
     unknown = [i for i in body.package_ids if i not in view.book.scenario.package_by_id]
     if unknown:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown package {', '.join(unknown)}")
+        raise NotFound("package", ", ".join(unknown))
     lists = shortlists(view.book, body.package_ids)
     answer = BrokerageAnswer(
         book_version=view.version,
@@ -104,16 +102,7 @@ def _recommendation(
     return Recommendation(
         placements=list(allocation.placements),
         unplaced=list(allocation.unplaced),
-        levels=[
-            Level(
-                goal=level.goal.value,
-                value=level.value,
-                bound=level.bound,
-                gap=level.gap,
-                optimal=level.optimal,
-            )
-            for level in allocation.levels
-        ],
+        levels=[Level.model_validate(level, from_attributes=True) for level in allocation.levels],
     )
 
 
@@ -121,9 +110,10 @@ def _record(request: Request, identity: KeyIdentity, answer: BrokerageAnswer) ->
     """One audit event per package: where it was recommended, and why."""
     outcome = {p.package_id: (p.provider_id, p.reason) for p in answer.recommendation.placements}
     outcome |= {u.package_id: (None, u.diagnosis) for u in answer.recommendation.unplaced}
-    with request.app.state.sessions() as session, session.begin():
+    with write_transaction(request.app.state.sessions) as session:
         for shortlist in answer.shortlists:
-            provider_id, why = outcome[shortlist.package_id]
+            ruled_out = (None, _all_ruled_out(shortlist))
+            provider_id, why = outcome.get(shortlist.package_id, ruled_out)
             audit.record(
                 session,
                 actor=identity.label,
@@ -139,3 +129,10 @@ def _record(request: Request, identity: KeyIdentity, answer: BrokerageAnswer) ->
                 },
                 explanation=why,
             )
+
+
+def _all_ruled_out(shortlist: Shortlist) -> str:
+    """The explanation of a package every provider is ruled out for (the core gives no
+    diagnosis then): each provider's rule."""
+    reasons = "; ".join(f"{r.provider_id} {r.reason}" for r in shortlist.ruled_out)
+    return f"No provider may take it: {reasons or 'the book has no providers'}."

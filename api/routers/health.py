@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
 
+from api.schema import Answer
 from store.book_state import book_version
 
 router = APIRouter(tags=["health"])
 
 
-class Health(BaseModel):
+class Health(Answer):
     status: str
     book_version: int
 
