@@ -9,10 +9,13 @@ brought home). Nothing is applied here: a move is a proposal a broker accepts, o
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from allocator.allocate import allocate
+from allocator.geography import PostcodeIndex
 from allocator.policy import MoveBudget
+from allocator.resolve import resolve
 from allocator.result import Allocation, Placement, Strategy
 from allocator.scenario import Scenario
 from allocator.solve import SolveParams
@@ -51,10 +54,20 @@ class Rebalance:
     """Moved or newly placed."""
 
 
-def rebalance(scenario: Scenario, budget: MoveBudget, params: SolveParams) -> Rebalance:
-    """Re-optimise `scenario` (resolved) under `budget` in place of its policy's own."""
+def rebalance(
+    scenario: Scenario, budget: MoveBudget, params: SolveParams, pin: Collection[str] = ()
+) -> Rebalance:
+    """Re-optimise `scenario` (resolved) under `budget` in place of its policy's own; the
+    packages in `pin` (e.g. care started in the last fortnight) are pinned for this run
+    (ScenarioError if their providers could not hold them all)."""
     policy = scenario.policy.model_copy(update={"moves": budget})
-    book = scenario.model_copy(update={"policy": policy})
+    packages = tuple(
+        k.model_copy(update={"pinned": True}) if k.id in pin and k.current_provider else k
+        for k in scenario.packages
+    )
+    book = scenario.model_copy(update={"policy": policy, "packages": packages})
+    if pin:  # the pins must fit their providers, as the reader checks for the book's own
+        book = resolve(book, PostcodeIndex({}, {}, {}))
     before = allocate(book, Strategy.CASCADE).placements  # what is placed today, with its figures
     allocation = allocate(book, Strategy.OPTIMISE, params)
     current = {k.id: k.current_provider for k in book.packages if k.current_provider}

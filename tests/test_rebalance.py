@@ -106,3 +106,10 @@ def test_an_empty_database_is_refused_with_a_reason(
     assert main(["rebalance", "--database-url", url, "--out", str(tmp_path / "out")]) == 2
     assert "import a scenario first" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_packages_pinned_for_the_run_do_not_move() -> None:
+    """E.g. care that started in the last fortnight: the move that made room is not proposed."""
+    result = rebalance(_squeezed(), MoveBudget(max_moves=1), PARAMS, pin={"kept"})
+    assert result.moves == ()
+    assert result.allocation.assignment == {"kept": "A"}
