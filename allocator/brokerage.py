@@ -34,37 +34,58 @@ class HeldBook:
 
     scenario: Scenario
     holds: Mapping[str, str]
-    """Package id -> the provider whose capacity it holds: placements, then open offers."""
+    """Package id -> the provider whose capacity it holds: its placement, else its open offer."""
+    moving: Mapping[str, str]
+    """Package id -> the provider an open move offer would take a placed package to: it holds
+    room there too, on top of its placement's, until the offer is answered."""
     load: np.ndarray
     """(providers × bands) weekly carer minutes held."""
 
     @classmethod
     def of(cls, scenario: Scenario, offers: Mapping[str, str] | None = None) -> HeldBook:
-        """`offers` (package id -> provider id) are open offers, which hold capacity too."""
+        """`offers` (package id -> provider id) are open offers, which hold capacity too: a
+        waiting package's where it is offered, a placed package's (a move) beside its own."""
         holds = {k.id: k.current_provider for k in scenario.packages if k.current_provider}
-        holds.update(offers or {})
+        moving: dict[str, str] = {}
+        for package_id, provider_id in (offers or {}).items():
+            placed = holds.setdefault(package_id, provider_id)
+            if placed != provider_id:
+                moving[package_id] = provider_id
+        return cls.holding(scenario, holds, moving)
+
+    @classmethod
+    def holding(
+        cls, scenario: Scenario, holds: Mapping[str, str], moving: Mapping[str, str]
+    ) -> HeldBook:
+        """The book with these holds (as the fields say), each of its package's minutes."""
         index = {p.id: i for i, p in enumerate(scenario.providers)}
         load = np.zeros((len(scenario.providers), len(BANDS)), dtype=np.int64)
-        for package_id, provider_id in holds.items():
-            load[index[provider_id]] += _need(scenario.package_by_id[package_id])
-        return cls(scenario, holds, load)
+        for held in (holds, moving):
+            for package_id, provider_id in held.items():
+                load[index[provider_id]] += _need(scenario.package_by_id[package_id])
+        return cls(scenario, holds, moving, load)
 
     def request(self, package_ids: Sequence[str]) -> Scenario:
         """These packages against what everyone else's placements leave.
 
         Each provider offers its capacity, and its weekly cap, less what others hold; each capped
-        lot likewise. A requested package that already holds capacity releases it for the request.
+        lot likewise. A requested package that already holds capacity (at one provider, or at two
+        while a move is offered) releases it for the request.
         """
         missing = [i for i in package_ids if i not in self.scenario.package_by_id]
         if missing or len(set(package_ids)) != len(package_ids):
             raise ScenarioError(_request_errors(package_ids, missing))
-        released = [i for i in package_ids if i in self.holds]
+        released = [
+            (package_id, held[package_id])
+            for package_id in package_ids
+            for held in (self.holds, self.moving)
+            if package_id in held
+        ]
         if released:
             index = {p.id: i for i, p in enumerate(self.scenario.providers)}
             load = self.load.copy()
-            for package_id in released:
-                package = self.scenario.package_by_id[package_id]
-                load[index[self.holds[package_id]]] -= _need(package)
+            for package_id, provider_id in released:
+                load[index[provider_id]] -= _need(self.scenario.package_by_id[package_id])
             policy, providers = self._left_by(load)
         else:
             policy, providers = self._left_by_all

@@ -20,6 +20,10 @@ from allocator.result import Allocation, Placement, Strategy
 from allocator.scenario import Scenario
 from allocator.solve import SolveParams
 
+DEFAULT_SHARE = 0.05
+"""The share of people in care a rebalance moves at most when neither the policy nor the run
+sets a limit: an unlimited rebalance could move anyone for the slightest gain."""
+
 
 @dataclass(frozen=True)
 class Move:
@@ -52,6 +56,27 @@ class Rebalance:
     """Over the people moved: their providers' distance before less after."""
     people_affected: int
     """Moved or newly placed."""
+
+
+def move_budget(
+    policy_budget: MoveBudget,
+    max_moves: int | None = None,
+    max_share: float | None = None,
+    cost_gbp: float | None = None,
+    bridging_home: bool | None = None,
+) -> MoveBudget:
+    """The policy's budget with this run's choices (those given) in its place; at most
+    DEFAULT_SHARE of the people in care moved when neither sets a limit."""
+    changes = {
+        "max_moves": max_moves,
+        "max_share": max_share,
+        "cost_gbp": cost_gbp,
+        "bridging_home": bridging_home,
+    }
+    budget = policy_budget.model_copy(update={k: v for k, v in changes.items() if v is not None})
+    if budget.max_moves is None and budget.max_share is None:
+        budget = budget.model_copy(update={"max_share": DEFAULT_SHARE})
+    return MoveBudget.model_validate(budget.model_dump())
 
 
 def rebalance(

@@ -84,6 +84,8 @@ Caller = Annotated[KeyIdentity, Depends(caller)]
 Broker = Annotated[KeyIdentity, Depends(allow(Role.BROKER, Role.ADMIN))]
 Reader = Annotated[KeyIdentity, Depends(allow(Role.BROKER, Role.COMMISSIONER, Role.ADMIN))]
 Admin = Annotated[KeyIdentity, Depends(allow(Role.ADMIN))]
+Planner = Annotated[KeyIdentity, Depends(allow(Role.COMMISSIONER, Role.ADMIN))]
+"""Commissioners test the market with what-if studies."""
 BrokerOrProvider = Annotated[KeyIdentity, Depends(allow(Role.BROKER, Role.ADMIN, Role.PROVIDER))]
 """Brokers record a provider's answer; a provider may give its own (the endpoint checks it is)."""
 

@@ -70,9 +70,9 @@ class BookCache:
 
 def _caught_up(book: HeldBook, changes: BookChanges) -> HeldBook:
     """`book` with `changes` in place: equal to `HeldBook.of` on the whole changed book, at the
-    cost of the changes. `HeldBook.of` on the changed packages alone, before and after, says what
-    they held and now hold; providers are only ever added or changed here (an import, which
-    removes them, is read whole)."""
+    cost of the changes. The changed packages' holds alone, before and after, say what they held
+    and now hold; providers are only ever added or changed here (an import, which removes them,
+    is read whole)."""
     scenario = Scenario.model_construct(
         policy=book.scenario.policy,
         providers=_replaced(book.scenario.provider_by_id, changes.providers),
@@ -80,15 +80,21 @@ def _caught_up(book: HeldBook, changes: BookChanges) -> HeldBook:
     )
     old = book.scenario.package_by_id
     was = [old[k.id] for k in changes.packages if k.id in old]
-    held = {k.id: book.holds[k.id] for k in was if k.id in book.holds}
-    before = HeldBook.of(_with(scenario, was), held)
+    before = HeldBook.holding(_with(scenario, was), _of(book.holds, was), _of(book.moving, was))
     after = HeldBook.of(_with(scenario, changes.packages), changes.open_offers)
     load = _rows_for(book.load, book.scenario.providers, scenario.providers)
-    holds = dict(book.holds)
+    holds, moving = dict(book.holds), dict(book.moving)
     for package in changes.packages:
         holds.pop(package.id, None)
+        moving.pop(package.id, None)
     holds.update(after.holds)
-    return HeldBook(scenario, holds, load - before.load + after.load)
+    moving.update(after.moving)
+    return HeldBook(scenario, holds, moving, load - before.load + after.load)
+
+
+def _of(held: Mapping[str, str], packages: Iterable[CarePackage]) -> dict[str, str]:
+    """The holds of these packages."""
+    return {k.id: held[k.id] for k in packages if k.id in held}
 
 
 def _replaced(by_id: Mapping[str, Record], changed: Iterable[Record]) -> tuple[Record, ...]:

@@ -59,6 +59,12 @@ def documented(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": Problem, "description": _WHY[code]} for code in codes}
 
 
+def documented_as_json(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """`documented`, for an endpoint whose own answer is not JSON (its refusals still are)."""
+    schema = {"application/json": {"schema": Problem.model_json_schema()}}
+    return {code: {"description": _WHY[code], "content": schema} for code in codes}
+
+
 KEYED = documented(401, 403)
 """Every endpoint behind a key."""
 

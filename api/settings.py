@@ -18,9 +18,9 @@ class Settings(BaseSettings):
     batch_limit: int = Field(default=200, ge=1)
     """Most packages one brokerage request may carry: bigger batches belong in a solve job."""
     solve_time_limit_s: float = Field(default=30.0, gt=0)
-    """Default wall-clock budget of a full solve job."""
+    """Default wall-clock budget of a solve or rebalance job."""
     solve_workers: int = Field(default=8, ge=1)
-    """CP-SAT workers of a full solve job (the answer depends on this number, not the machine)."""
+    """CP-SAT workers of a job's solves (the answer depends on this number, not the machine)."""
     key_cache_s: float = Field(default=5.0, ge=0)
     """How long a checked API key is trusted before the database is asked again (revocation
     takes effect within this time)."""

@@ -1,21 +1,14 @@
-"""A full solve of the waiting list, as it runs in its own process (`api.job_runner` starts it).
+"""A full solve of the waiting list, as it runs in a job's own process (`api.job_process`).
 
 Everyone placed, and every open offer, holds; the waiting list is placed together by the policy's
 lexicographic solve. The process reports each goal level as it starts, then writes the result,
 the job's success, its audit event and (when asked) one offer per recommended placement in ONE
-transaction: a crash or kill at any point leaves nothing half-written, only a job that is not
-finished, which the service then fails so that it can be submitted again.
+transaction.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import sys
-import traceback
-from typing import Any
-
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
 from allocator.allocate import allocate
@@ -25,12 +18,11 @@ from allocator.kpis import compute_kpis
 from allocator.policy import Goal
 from allocator.result import Allocation, Strategy
 from allocator.solve import SolveParams
-from api.book_cache import BookCache, BookView
-from store import audit
-from store.database import make_engine, make_session_factory, write_transaction
-from store.errors import InvalidTransition, StoreError
-from store.job_runners import Runner, claim
-from store.jobs import fail, set_progress, succeed
+from api.book_cache import BookCache
+from api.job_process import JobParams, actor_of, finish, report
+from store.database import write_transaction
+from store.errors import StoreError
+from store.jobs import Job
 from store.offers import Offer, make_offer
 
 KIND = "solve"
@@ -38,11 +30,8 @@ READING, SOLVING, WRITING = 0.02, 0.05, 0.95
 """Progress at each stage; the goal levels share what lies between solving and writing."""
 
 
-class SolveJobParams(BaseModel):
-    time_limit_s: float = Field(gt=0)
+class SolveJobParams(JobParams):
     apply: bool
-    role: str
-    """The role of whoever submitted it, cited by the offers it makes."""
 
 
 class SkippedOffer(BaseModel):
@@ -51,65 +40,49 @@ class SkippedOffer(BaseModel):
     reason: str
 
 
-def run(database_url: str, job_id: str, workers: int) -> None:
-    """The child process's entry point: run the queued job `job_id` to success or failure."""
-    engine = make_engine(database_url)
-    sessions = make_session_factory(engine)
-    try:
-        _solve(sessions, job_id, workers)
-    except Exception as error:  # whatever went wrong, the job must end failed, saying what
-        traceback.print_exc(file=sys.stderr)
-        try:
-            with write_transaction(sessions) as session:
-                fail(session, job_id, f"{type(error).__name__}: {error}")
-        except InvalidTransition:
-            pass  # it was never ours to finish (no longer queued when this process began)
-    finally:
-        engine.dispose()
-
-
 def _waiting_list(book: HeldBook) -> list[str]:
     """Packages neither placed nor offered, in the book's order."""
     return [k.id for k in book.scenario.packages if k.id not in book.holds]
 
 
-def _solve(sessions: sessionmaker[Session], job_id: str, workers: int) -> None:
-    with write_transaction(sessions) as session:
-        job = claim(session, job_id, Runner(socket.gethostname(), os.getpid()))
+def work(sessions: sessionmaker[Session], job: Job, workers: int) -> None:
     params = SolveJobParams.model_validate(job.params)
-    _report(sessions, job_id, READING, "reading the book")
+    report(sessions, job.id, READING, "reading the book")
     view = BookCache(sessions).view()
     waiting = _waiting_list(view.book)
     scenario = view.book.request(waiting)
 
     def level_started(level: int, levels: int, goal: Goal) -> None:
         done = SOLVING + (WRITING - SOLVING) * level / levels
-        _report(sessions, job_id, round(done, 3), f"goal {level + 1}/{levels} ({goal.value})")
+        report(sessions, job.id, round(done, 3), f"goal {level + 1}/{levels} ({goal.value})")
 
     solve = SolveParams(time_limit_s=params.time_limit_s, workers=workers)
     allocation = allocate(scenario, Strategy.OPTIMISE, solve, level_started)
     document = allocation_document(allocation, compute_kpis(scenario, allocation))
-    _report(sessions, job_id, WRITING, "writing the result")
-    actor = f"{job.submitted_by} (solve job {job_id})"
+    report(sessions, job.id, WRITING, "writing the result")
     with write_transaction(sessions) as session:
         offers, skipped = (
-            _apply(session, allocation, actor, params.role) if params.apply else ([], [])
+            _apply(session, allocation, actor_of(job), params.role) if params.apply else ([], [])
         )
-        placed = f"placed {len(allocation.placements)} of {len(waiting)} waiting packages"
-        set_progress(session, job_id, 1.0, f"done: {placed}")
-        succeed(
+        placed, kpis = len(allocation.placements), document["kpis"]
+        applied = f"; {len(offers)} offers made, {len(skipped)} skipped" if params.apply else ""
+        finish(
             session,
-            job_id,
+            job,
+            params,
+            view,
+            {**document, "waiting": len(waiting), "offers": offers, "skipped": skipped},
+            "solve_waiting_list",
             {
-                **document,
-                "job_id": job_id,
-                "book_version": view.version,
-                "waiting": len(waiting),
-                "offers": offers,
-                "skipped": skipped,
+                "placed": placed,
+                "unplaced": len(waiting) - placed,
+                "offers": len(offers),
+                "skipped": len(skipped),
+                "levels": document["levels"],
             },
+            f"placed {placed} of {len(waiting)} waiting packages "
+            f"({kpis['placed_hours']} of {kpis['demand_hours']} carer hours a week){applied}",
         )
-        _record(session, actor, job_id, params, view, document, len(offers), len(skipped))
 
 
 def _apply(
@@ -136,47 +109,3 @@ def _apply(
                 )
             )
     return offers, skipped
-
-
-def _record(
-    session: Session,
-    actor: str,
-    job_id: str,
-    params: SolveJobParams,
-    view: BookView,
-    document: dict[str, Any],
-    offered: int,
-    skipped: int,
-) -> None:
-    placed, waiting = (
-        len(document["placements"]),
-        len(document["placements"]) + len(document["unplaced"]),
-    )
-    kpis = document["kpis"]
-    applied = f"; {offered} offers made, {skipped} skipped" if params.apply else ""
-    inputs = {"job_id": job_id, "params": params, "book_version": view.version}
-    audit.record(
-        session,
-        actor=actor,
-        role=params.role,
-        action="solve_waiting_list",
-        inputs_hash=audit.inputs_hash({**inputs, "policy": view.policy_version}),
-        policy_version=view.policy_version,
-        result={
-            "job_id": job_id,
-            "placed": placed,
-            "unplaced": waiting - placed,
-            "offers": offered,
-            "skipped": skipped,
-            "levels": document["levels"],
-        },
-        explanation=(
-            f"solve job {job_id} placed {placed} of {waiting} waiting packages "
-            f"({kpis['placed_hours']} of {kpis['demand_hours']} carer hours a week){applied}"
-        ),
-    )
-
-
-def _report(sessions: sessionmaker[Session], job_id: str, progress: float, message: str) -> None:
-    with write_transaction(sessions) as session:
-        set_progress(session, job_id, progress, message)

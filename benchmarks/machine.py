@@ -52,8 +52,10 @@ class CpuWatch:
     machine to itself. The load average cannot say this, as it counts the run too.
     """
 
-    def __init__(self, who: int = resource.RUSAGE_SELF) -> None:
-        self.who = who
+    def __init__(self, *who: int) -> None:
+        """`who`: whose CPU is the run's (default this process; add RUSAGE_CHILDREN for a pool
+        of workers it waits for)."""
+        self.who = who or (resource.RUSAGE_SELF,)
         self.busy, self.mine, self.began = busy_cpu_s(), self._mine(), time.monotonic()
 
     def others_cores(self) -> float:
@@ -62,8 +64,8 @@ class CpuWatch:
         return round(max(others / wall, 0.0), 2) if wall > 0 else 0.0
 
     def _mine(self) -> float:
-        usage = resource.getrusage(self.who)
-        return usage.ru_utime + usage.ru_stime
+        usages = [resource.getrusage(who) for who in self.who]
+        return sum(usage.ru_utime + usage.ru_stime for usage in usages)
 
 
 def busy_cpu_s() -> float:

@@ -13,6 +13,7 @@ and its workers together, and the placed and unmet hours summed over England.
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import tempfile
 import time
@@ -64,7 +65,7 @@ def sweep_study() -> Study:
 def measure_sweep(workers: int, dask: str | None, time_limit: float) -> dict[str, object]:
     base = load_scenario(ROTHERHAM)
     variants = expand(sweep_study())
-    watch = CpuWatch()
+    watch = CpuWatch(resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)  # the pool is the run
     with TreeMemory() as memory:
         began = time.monotonic()
         outcomes = run_study(base, variants, SolveParams(time_limit_s=time_limit), workers, dask)
@@ -92,7 +93,7 @@ def measure_england(
 ) -> dict[str, object]:
     chosen = preset("england")
     data = GeneratorData(load_generator_tables, load_england_lsoas)
-    watch = CpuWatch()
+    watch = CpuWatch(resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)  # the pool is the run
     with tempfile.TemporaryDirectory(prefix="england_") as workdir, TreeMemory() as memory:
         began = time.monotonic()
         councils = [

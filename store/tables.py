@@ -47,6 +47,15 @@ class OfferState(StrEnum):
     WITHDRAWN = "withdrawn"
     STARTED = "started"
     HANDED_BACK = "handed_back"
+    MOVED = "moved"
+    """The package left this provider for another, whose move offer it accepted."""
+
+
+class OfferKind(StrEnum):
+    PLACEMENT = "placement"
+    """Of a waiting package."""
+    MOVE = "move"
+    """Of a placed package to another provider, while its care continues where it is."""
 
 
 class JobState(StrEnum):
@@ -187,6 +196,10 @@ class OfferRow(Base):
     __tablename__ = "offers"
     __table_args__ = (
         CheckConstraint(_one_of("state", OfferState), name="state"),
+        CheckConstraint(_one_of("kind", OfferKind), name="kind"),
+        CheckConstraint(
+            "(kind = 'move') = (from_provider_id IS NOT NULL)", name="move_has_from_provider"
+        ),
         Index("ix_offers_provider_id_state", "provider_id", "state"),
         # A package is offered to one provider at a time, whatever the locks do.
         Index(
@@ -203,6 +216,15 @@ class OfferRow(Base):
     provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"))
     state: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(
+        String(16), default=OfferKind.PLACEMENT, server_default=OfferKind.PLACEMENT.value
+    )
+    from_provider_id: Mapped[str | None] = mapped_column(ForeignKey("providers.id"))
+    """A move's provider the package is placed with while the offer is open."""
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id"))
+    """The rebalance job that proposed a move, if one did."""
+    proposal: Mapped[str | None] = mapped_column(Text)
+    """What that job said the move frees and gains."""
     actor: Mapped[str] = mapped_column(String(200))
     """Who made the offer; who took each later step is in the audit trail."""
     created_at: Mapped[datetime] = mapped_column(default=utc_now)

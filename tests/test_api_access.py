@@ -30,6 +30,7 @@ WHO = {"broker": "alice", "commissioner": "carol", "admin": "dan", "provider": "
 EVERYONE = set(WHO)
 READERS = {"broker", "commissioner", "admin"}
 BROKERS = {"broker", "admin"}
+PLANNERS = {"commissioner", "admin"}
 ADMIN = {"admin"}
 
 CASES: list[tuple[str, str, dict[str, Any], set[str]]] = [
@@ -46,6 +47,7 @@ CASES: list[tuple[str, str, dict[str, Any], set[str]]] = [
     ("POST", "/packages/NOPE/hand-back", {"json": {"reason": "r"}}, BROKERS | {"provider"}),
     ("POST", "/brokerage/requests", {"json": {"package_ids": ["NOPE"]}}, BROKERS),
     ("POST", "/offers", {"json": {"package_id": "NOPE", "provider_id": "A"}}, BROKERS),
+    ("POST", "/moves", {"json": {"package_id": "NOPE", "provider_id": "A"}}, BROKERS),
     ("GET", "/offers", {}, EVERYONE),
     ("GET", "/offers/999", {}, EVERYONE),
     ("POST", "/offers/999/accept", {}, BROKERS | {"provider"}),
@@ -63,9 +65,17 @@ CASES: list[tuple[str, str, dict[str, Any], set[str]]] = [
     ),
     ("POST", "/policies/999/activate", {}, ADMIN),
     ("POST", "/jobs/solve", {"json": {"time_limit_s": -1}}, BROKERS),
+    ("POST", "/jobs/rebalance", {"json": {"max_share": 2}}, BROKERS),
+    (
+        "POST",
+        "/jobs/whatif",
+        {"content": "not = [toml", "headers": {"content-type": "text/plain"}},
+        PLANNERS,
+    ),
     ("GET", "/jobs", {}, READERS),
     ("GET", "/jobs/nope", {}, READERS),
     ("GET", "/jobs/nope/result", {}, READERS),
+    ("GET", "/jobs/nope/report.html", {}, READERS),
     ("GET", "/keys", {}, ADMIN),
     ("POST", "/keys", {"json": {}}, ADMIN),
     ("DELETE", "/keys/999", {}, ADMIN),

@@ -1,6 +1,7 @@
 """The service's held book catches up with the store row by row, and is always exactly the book
-a full read gives: after any sequence of offers and answers, hand-backs, provider and package
-changes, policy switches and imports, on SQLite or (when configured) PostgreSQL."""
+a full read gives: after any sequence of offers and moves and their answers, hand-backs, pins,
+provider and package changes, policy switches and imports, on SQLite or (when configured)
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from store.offers import (
     decline_offer,
     hand_back,
     list_offers,
+    make_move_offer,
     make_offer,
     start_placement,
     withdraw_offer,
@@ -79,6 +81,7 @@ def assert_as_read_whole(view: BookView, book: Book) -> None:
     assert view.book.scenario.providers == fresh.book.scenario.providers
     assert view.book.scenario.packages == fresh.book.scenario.packages
     assert view.book.holds == fresh.book.holds
+    assert view.book.moving == fresh.book.moving
     assert view.book.load.dtype == fresh.book.load.dtype
     assert np.array_equal(view.book.load, fresh.book.load)
 
@@ -133,13 +136,29 @@ class Brokerage(RuleBasedStateMachine):
         with refused():
             make_offer(self.book.sessions, waiting[i % len(waiting)], provider_id, *BROKER)
 
+    def movable(self) -> list[tuple[str, str]]:
+        """(package, provider) of each placed package that is not pinned."""
+        with self.book.sessions() as session:
+            placed = list_packages(session, PackageState.PLACED)
+        return [(k.id, k.provider_id) for k in placed if not k.package.pinned]
+
+    @precondition(lambda self: self.movable())
+    @rule(i=nth, j=nth)
+    def offer_move(self, i: int, j: int) -> None:
+        movable = self.movable()
+        package_id, current = movable[i % len(movable)]
+        elsewhere = [p for p in PROVIDERS if p != current]
+        with refused():
+            make_move_offer(self.book.sessions, package_id, elsewhere[j % 2], *BROKER)
+
     @precondition(lambda self: self.offered())
     @rule(i=nth, answer=st.sampled_from(["accept", "decline", "withdraw"]))
     def answer(self, i: int, answer: str) -> None:
         offered = self.offered()
         offer_id = offered[i % len(offered)]
         if answer == "accept":
-            accept_offer(self.book.sessions, offer_id, *DESK)
+            with refused():  # a move of a package pinned since it was offered
+                accept_offer(self.book.sessions, offer_id, *DESK)
         elif answer == "decline":
             decline_offer(self.book.sessions, offer_id, "no carers", *DESK)
         else:
@@ -192,6 +211,14 @@ class Brokerage(RuleBasedStateMachine):
                 self.book, lambda session: update_package(session, package_id, {"visits": visits})
             )
 
+    @rule(package_id=packages, pinned=st.booleans())
+    def pin(self, package_id: str, pinned: bool) -> None:
+        with refused():
+            change(
+                self.book,
+                lambda session: update_package(session, package_id, {"pinned": pinned}),
+            )
+
     @rule(package_id=packages, provider_id=providers)
     def exclude(self, package_id: str, provider_id: str) -> None:
         excluded = {"excluded_providers": [provider_id]}
@@ -238,6 +265,35 @@ def test_catching_up_reads_only_the_changed_rows(book: Book) -> None:
     assert after.provider_by_id["P1"] is before.provider_by_id["P1"]
     assert after.provider_by_id["P2"].status is ProviderStatus.EMBARGOED
     assert_as_read_whole(cache.view(), book)
+
+
+def test_a_move_holds_both_rooms_until_answered_and_the_cache_follows_it(book: Book) -> None:
+    cache = BookCache(book.sessions)
+    cache.view()
+    moved = make_move_offer(book.sessions, "K1", "P3", *BROKER)
+    view = cache.view()
+    assert (view.book.holds["K1"], dict(view.book.moving)) == ("P1", {"K1": "P3"})
+    assert_as_read_whole(view, book)
+    accept_offer(book.sessions, moved.id, *DESK)
+    view = cache.view()
+    assert (view.book.holds["K1"], dict(view.book.moving)) == ("P3", {})
+    assert_as_read_whole(view, book)
+    back = make_move_offer(book.sessions, "K1", "P1", *BROKER)
+    decline_offer(book.sessions, back.id, "no carers", *DESK)
+    again = make_move_offer(book.sessions, "K1", "P2", *BROKER)
+    assert cache.view().book.moving == {"K1": "P2"}
+    hand_back(book.sessions, "K1", "carers left", *DESK)
+    view = cache.view()
+    assert "K1" not in view.book.holds and view.book.moving == {}
+    assert view.book.scenario.package_by_id["K1"].excluded_providers == ("P1",)
+    assert_as_read_whole(view, book)
+    with book.sessions() as session:
+        states = [(o.id, o.state) for o in list_offers(session, package_id="K1")]
+    assert states == [
+        (moved.id, OfferState.HANDED_BACK),
+        (back.id, OfferState.DECLINED),
+        (again.id, OfferState.WITHDRAWN),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from allocator.brokerage import HeldBook, recommend, shortlists
 from allocator.errors import ScenarioError
+from allocator.model import Band
 from allocator.policy import Lot, Rotation
 from allocator.validate import check_allocation
 
@@ -51,6 +52,18 @@ def test_an_open_offer_holds_capacity_and_the_request_releases_its_own() -> None
     assert held.recommended.provider_id == "B"
     (own,) = shortlists(_book(other="A"), ["other"])
     assert own.recommended.provider_id == "A"
+
+
+def test_an_open_move_holds_room_at_both_providers_until_the_request_releases_both() -> None:
+    book = _book(held="B")  # "held" (90 minutes, placed with A) is offered a move to B
+    assert (book.holds["held"], dict(book.moving)) == ("A", {"held": "B"})
+    assert book.load[:2, 0].tolist() == [90, 90]  # A's and B's morning minutes
+    (other,) = shortlists(book, ["other"])  # A keeps "held" while the move is open
+    assert other.recommended.provider_id == "A"
+    morning = {p.id: p.capacity(Band.MORNING) for p in book.request(["new"]).providers}
+    assert (morning["A"], morning["B"]) == (30, 510)
+    morning = {p.id: p.capacity(Band.MORNING) for p in book.request(["held"]).providers}
+    assert (morning["A"], morning["B"]) == (120, 600)
 
 
 def test_a_package_with_no_room_anywhere_has_no_recommendation_but_a_reason() -> None:

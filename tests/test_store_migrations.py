@@ -19,8 +19,9 @@ from store import audit
 from store.book_state import book_version, bump_version
 from store.database import write_transaction
 from store.migrate import alembic_config, current_revision, head_revision, upgrade
+from store.offers import accept_offer, list_offers, make_move_offer, make_offer
 from store.providers import update_provider
-from store.tables import AuditEventRow, Base
+from store.tables import AuditEventRow, Base, OfferKind
 
 TABLES = {
     "policies",
@@ -42,11 +43,11 @@ def book(request: pytest.FixtureRequest, tmp_path: Path):
 
 def test_upgrade_from_empty_creates_every_table_at_head(book) -> None:
     assert set(inspect(book.engine).get_table_names()) >= TABLES
-    assert current_revision(book.url) == head_revision() == "0002"
+    assert current_revision(book.url) == head_revision() == "0003"
     with book.sessions() as session:
         assert book_version(session) == 0
     upgrade(book.url)  # a second run has nothing to do
-    assert current_revision(book.url) == "0002"
+    assert current_revision(book.url) == "0003"
 
 
 def test_migration_builds_what_the_models_declare(book) -> None:
@@ -70,6 +71,24 @@ def test_rows_held_before_0002_count_as_changed_in_the_version_it_finds(book) ->
         assert set(stamps) == {version}
         state = connection.execute(text("SELECT version, whole_book_changed_in FROM book_state"))
         assert tuple(state.one()) == (version, version)
+
+
+def test_offers_held_before_0003_are_placements_and_a_move_goes_back_as_a_hand_back(
+    book,
+) -> None:
+    fill(book, [provider("P1"), provider("P2")], [package("K1")])
+    placing = make_offer(book.sessions, "K1", "P1", "alice", "broker")
+    accept_offer(book.sessions, placing.id, "desk", "provider")
+    moving = make_move_offer(book.sessions, "K1", "P2", "alice", "broker")
+    accept_offer(book.sessions, moving.id, "desk", "provider")
+    command.downgrade(alembic_config(book.url), "0002")
+    with book.engine.connect() as connection:
+        states = connection.execute(text("SELECT id, state FROM offers ORDER BY id")).all()
+    assert [tuple(row) for row in states] == [(placing.id, "handed_back"), (moving.id, "accepted")]
+    upgrade(book.url)
+    with book.sessions() as session:
+        kinds = [(o.kind, o.from_provider_id) for o in list_offers(session)]
+    assert kinds == [(OfferKind.PLACEMENT, None)] * 2
 
 
 def test_audit_events_refuse_update_and_delete(book) -> None:

@@ -16,16 +16,13 @@ from rich.console import Console
 from allocator.cli.reading import REJECTED, read_scenario
 from allocator.io.rebalance_files import summary_text, write_rebalance
 from allocator.kpis import compute_kpis
-from allocator.policy import MoveBudget
-from allocator.rebalance import rebalance
+from allocator.rebalance import move_budget, rebalance
 from allocator.scenario import Scenario
 from allocator.solve import SolveParams
-from store.book import load_scenario_from_db
+from api.rebalance_job import live_book
 from store.database import make_engine, make_session_factory, safe_url
 from store.errors import NotFound
 from store.migrate import upgrade
-
-DEFAULT_SHARE = 0.05
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -57,28 +54,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.set_defaults(run=_rebalance)
 
 
-def budget_for(policy_budget: MoveBudget, args: argparse.Namespace) -> MoveBudget:
-    """The policy's budget with the options given on the command line in its place."""
-    changes = {
-        "max_moves": args.max_moves,
-        "max_share": args.max_share,
-        "cost_gbp": args.move_cost,
-        "bridging_home": args.bridging_home,
-    }
-    budget = policy_budget.model_copy(update={k: v for k, v in changes.items() if v is not None})
-    if budget.max_moves is None and budget.max_share is None:
-        budget = budget.model_copy(update={"max_share": DEFAULT_SHARE})
-    return MoveBudget.model_validate(budget.model_dump())
-
-
 def _rebalance(args: argparse.Namespace) -> int:
     console = Console()
-    scenario = _live_book(args.database_url) if args.database_url else read_scenario(args.scenario)
-    if scenario is None:
+    book = _live_book(args.database_url) if args.database_url else _folder(args.scenario)
+    if book is None:
         return REJECTED
-    budget = budget_for(scenario.policy.moves, args)
+    scenario, pin = book
+    budget = move_budget(
+        scenario.policy.moves, args.max_moves, args.max_share, args.move_cost, args.bridging_home
+    )
     with console.status("rebalancing ..."):
-        result = rebalance(scenario, budget, SolveParams(args.time_limit, args.seed))
+        result = rebalance(scenario, budget, SolveParams(args.time_limit, args.seed), pin)
     kpis = compute_kpis(scenario, result.allocation)
     written = write_rebalance(args.out, result, kpis)
     console.print(summary_text(result).split("\n\n", 1)[0].replace("# ", ""), highlight=False)
@@ -86,14 +72,19 @@ def _rebalance(args: argparse.Namespace) -> int:
     return 0
 
 
-def _live_book(url: str) -> Scenario | None:
-    """The service's book as it stands (read in one transaction; nothing but the schema is
-    written), or None after saying why there is none."""
+def _folder(path: Path) -> tuple[Scenario, list[str]] | None:
+    scenario = read_scenario(path)
+    return None if scenario is None else (scenario, [])
+
+
+def _live_book(url: str) -> tuple[Scenario, list[str]] | None:
+    """The service's book as its rebalance job sees it (open offers keep their room; care
+    started in the last fortnight is pinned), or None after saying why there is none."""
     upgrade(url)
     engine = make_engine(url)
     try:
-        with make_session_factory(engine)() as session, session.begin():
-            return load_scenario_from_db(session)
+        _, scenario, pin = live_book(make_session_factory(engine))
+        return scenario, pin
     except NotFound as missing:
         Console(stderr=True).print(f"{safe_url(url)}: {missing}", markup=False, highlight=False)
         return None

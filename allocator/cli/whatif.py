@@ -17,9 +17,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from allocator.cli.reading import REJECTED, read_scenario
 from allocator.errors import ScenarioError
 from allocator.io.whatif_files import load_study
-from allocator.io.whatif_report import SweepPoint, write_whatif_report
+from allocator.io.whatif_report import sweep_points, write_whatif_report
 from allocator.solve import SolveParams
-from allocator.whatif import MAX_SCENARIOS, Study, expand
+from allocator.whatif import MAX_SCENARIOS, expand
 from allocator.whatif.compare import compare
 from allocator.whatif.sweep import Outcome, run_study
 
@@ -43,16 +43,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.add_argument("--max-scenarios", type=int, default=MAX_SCENARIOS, help="after sweeps")
     run.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
     run.set_defaults(run=_whatif)
-
-
-def sweep_points(study: Study) -> dict[str, SweepPoint]:
-    """Each swept variant's name, with the sweep it belongs to and its scale."""
-    return {
-        name: SweepPoint(what_if.name, what_if.sweep.change, scale)
-        for what_if in study.scenarios
-        if what_if.sweep is not None
-        for name, scale in zip(what_if.variant_names(), what_if.sweep.scales(), strict=True)
-    }
 
 
 def _whatif(args: argparse.Namespace) -> int:

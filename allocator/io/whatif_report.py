@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from allocator.io.folders import write_folder
 from allocator.io.market_plots import save_png
 from allocator.whatif.compare import Comparison
+from allocator.whatif.study import Study
 
 UNMET_CHART = "unmet_hours.png"
 SWEEP_CHART = "sweeps.png"
@@ -29,6 +30,16 @@ class SweepPoint:
     sweep: str
     change: str
     scale: float
+
+
+def sweep_points(study: Study) -> dict[str, SweepPoint]:
+    """Each swept variant's name, with the sweep it belongs to and its scale."""
+    return {
+        name: SweepPoint(what_if.name, what_if.sweep.change, scale)
+        for what_if in study.scenarios
+        if what_if.sweep is not None
+        for name, scale in zip(what_if.variant_names(), what_if.sweep.scales(), strict=True)
+    }
 
 
 def write_whatif_report(

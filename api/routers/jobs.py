@@ -1,10 +1,11 @@
-"""Full solves as jobs: submit (202 with the job's id), poll its progress, fetch its result.
+"""Long work as jobs: submit (202 with the job's id), poll its progress, fetch its result.
 
-A job places the whole waiting list with everyone placed or offered held, in a process of its own
-(`api.job_runner`), so the request returns at once and no request waits on a solve. With `apply`
-it also makes one offer per recommended placement, skipping (and reporting) any the book no
-longer allows when the solve ends. A job that dies part-way is failed with nothing written and
-can simply be submitted again.
+Each job runs in a process of its own (`api.job_runner`), so the request returns at once and no
+request waits on a solve. A solve job places the whole waiting list with everyone placed or
+offered held; with `apply` it also makes one offer per recommended placement, skipping (and
+reporting) any the book no longer allows when the solve ends. A rebalance job proposes moves
+(`api.routers.rebalance`), a what-if job compares a study's scenarios (`api.routers.whatif`). A
+job that dies part-way is failed with nothing written and can simply be submitted again.
 """
 
 from __future__ import annotations
@@ -15,10 +16,15 @@ from fastapi import APIRouter, Request, status
 from pydantic import Field
 
 from allocator.result import Placement, Unplaced
+from api import rebalance_job, solve_job, whatif_job
 from api.audit_trail import record_change
 from api.auth import Broker, Reader
+from api.job_process import JobParams, Work
+from api.rebalance_job import RebalanceResult
 from api.schema import KEYED, Answer, Level, RequestBody, documented
-from api.solve_job import KIND, SkippedOffer, SolveJobParams
+from api.solve_job import SkippedOffer, SolveJobParams
+from api.whatif_job import WhatIfResult
+from store.api_keys import KeyIdentity
 from store.database import write_transaction
 from store.errors import InvalidTransition
 from store.jobs import Job, get_job, list_jobs
@@ -49,7 +55,9 @@ class JobStatus(Answer):
     message: str
     """What it is doing now, e.g. "goal 3/9 (hours_placed)"."""
     time_limit_s: float
+    """Of its solve (of each scenario's, in a what-if study)."""
     apply: bool
+    """A solve job that makes offers."""
     error: str | None
     submitted_by: str
     submitted_at: datetime
@@ -78,28 +86,43 @@ class SolveResult(Answer):
     """Recommended placements `apply` could not offer, and why."""
 
 
+RESULTS: dict[str, type[Answer]] = {
+    solve_job.KIND: SolveResult,
+    rebalance_job.KIND: RebalanceResult,
+    whatif_job.KIND: WhatIfResult,
+}
+"""Each kind of job's result, as `GET /jobs/{job_id}/result` answers it."""
+
+
 @router.post("/solve", status_code=status.HTTP_202_ACCEPTED)
 def submit_solve(body: SolveRequest, request: Request, identity: Broker) -> JobAccepted:
     """Queue a full solve of the waiting list; poll `GET /jobs/{job_id}` for its progress."""
-    settings = request.app.state.settings
     params = SolveJobParams(
-        time_limit_s=body.time_limit_s or settings.solve_time_limit_s,
+        time_limit_s=body.time_limit_s or request.app.state.settings.solve_time_limit_s,
         apply=body.apply,
         role=identity.role,
     )
+    applied = ", offers to be made" if params.apply else ""
+    what = f"the waiting list, {params.time_limit_s:g} s{applied}"
+    return submit(request, identity, solve_job.KIND, params, solve_job.work, what)
+
+
+def submit(
+    request: Request, identity: KeyIdentity, kind: str, params: JobParams, work: Work, what: str
+) -> JobAccepted:
+    """Queue a job of `kind` that `work` does, on the record (`what` says what it will do)."""
     runner = request.app.state.jobs
     with write_transaction(request.app.state.sessions) as session:
-        job = runner.queue_job(session, KIND, params.model_dump(), identity.label)
+        job = runner.queue_job(session, kind, params.model_dump(), identity.label)
         record_change(
             session,
             identity,
-            "submit_solve_job",
+            f"submit_{kind}_job",
             {"params": params},
             {"job_id": job.id},
-            f"solve job {job.id} queued: the waiting list, {params.time_limit_s:g} s"
-            + (", offers to be made" if params.apply else ""),
+            f"{kind} job {job.id} queued: {what}",
         )
-    runner.start(job.id)
+    runner.start(job.id, work)
     return JobAccepted(job_id=job.id, state=job.state)
 
 
@@ -117,19 +140,28 @@ def status_of(job_id: str, request: Request, _identity: Reader) -> JobStatus:
 
 
 @router.get("/{job_id}/result", responses=documented(404, 409))
-def result_of(job_id: str, request: Request, _identity: Reader) -> SolveResult:
-    """The recommended placements, the unplaced with their diagnoses, each goal level's value,
-    bound and gap, and any offers made; 409 until the job has succeeded."""
+def result_of(
+    job_id: str, request: Request, _identity: Reader
+) -> SolveResult | RebalanceResult | WhatIfResult:
+    """What the job found, by its kind: a solve's recommended placements, the unplaced with
+    their diagnoses, each goal level's value, bound and gap, and any offers made; a rebalance's
+    proposed moves; a what-if study's comparison. 409 until the job has succeeded."""
+    job = finished_job(request, job_id)
+    return RESULTS[job.kind].model_validate(job.result)
+
+
+def finished_job(request: Request, job_id: str) -> Job:
+    """The job, once it has succeeded (409 until then, with its error if it failed)."""
     with request.app.state.sessions() as session:
         job = get_job(session, job_id)
     if job.state is not JobState.SUCCEEDED or job.result is None:
         failed = f": {job.error}" if job.state is JobState.FAILED else ""
         raise InvalidTransition(f"job {job_id} is {job.state.value}{failed}; no result")
-    return SolveResult.model_validate(job.result)
+    return job
 
 
 def _status(job: Job) -> JobStatus:
-    params = SolveJobParams.model_validate(job.params)
+    params = JobParams.model_validate(job.params)
     return JobStatus(
         id=job.id,
         kind=job.kind,
@@ -137,7 +169,7 @@ def _status(job: Job) -> JobStatus:
         progress=job.progress,
         message=job.message,
         time_limit_s=params.time_limit_s,
-        apply=params.apply,
+        apply=bool(job.params.get("apply", False)),
         error=job.error,
         submitted_by=job.submitted_by,
         submitted_at=job.submitted_at,

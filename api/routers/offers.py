@@ -1,15 +1,19 @@
 """The offer lifecycle brokers run: offer → accepted or declined (or withdrawn) → started, and a
-provider's hand-back, which returns the package to the waiting list with its history.
+provider's hand-back, which returns the package to the waiting list with its history. A move (a
+placed package offered to another provider, as a rebalance job proposes) runs the same course
+while the person's care goes on where it is; only its acceptance moves them.
 
 Each step is one transaction of the store that checks where it starts from, so two brokers racing
 for a provider's last room never both win: the loser gets 409 with what ran out and a fresh
 shortlist for the package, from the book as the winner left it. A decline removes the pair for
 good and answers with the next best option. A provider's key may answer, start and hand back only
-its own offers and placements, and sees no other provider's.
+its own offers and placements, and sees no other provider's (not where a move would take the
+person from, nor why).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 from fastapi import APIRouter, Request, status
@@ -32,12 +36,13 @@ from store.offers import (
     get_offer,
     hand_back,
     list_offers,
+    make_move_offer,
     make_offer,
     start_placement,
     withdraw_offer,
 )
 from store.packages import get_package
-from store.tables import OfferState
+from store.tables import OfferKind, OfferState
 
 router = APIRouter(tags=["offers"], responses=KEYED)
 
@@ -48,6 +53,15 @@ Reason = Annotated[str, Field(min_length=1, max_length=2000)]
 class OfferRequest(RequestBody):
     package_id: BookId
     provider_id: BookId
+
+
+class MoveRequest(RequestBody):
+    package_id: BookId
+    """A placed package, not pinned."""
+    provider_id: BookId
+    """The provider to move it to."""
+    job_id: str | None = Field(default=None, min_length=1, max_length=32)
+    """The rebalance job that proposed the move: the offer carries its explanation."""
 
 
 class WithReason(RequestBody):
@@ -85,18 +99,18 @@ class HandedBack(Answer):
     """The offer that placed it (None for a placement imported with the book)."""
 
 
-@router.post(
-    "/offers",
-    status_code=status.HTTP_201_CREATED,
-    response_model=Offer,
-    responses={
-        **documented(404),
-        status.HTTP_409_CONFLICT: {
-            "model": OfferRefused,
-            "description": "The provider has no room (with a fresh shortlist), is ruled out by "
-            "the policy, or the package is not waiting.",
-        },
+REFUSED = {
+    **documented(404),
+    status.HTTP_409_CONFLICT: {
+        "model": OfferRefused,
+        "description": "The provider has no room (with a fresh shortlist), is ruled out by the "
+        "policy, or the package is not in a state that allows the offer.",
     },
+}
+
+
+@router.post(
+    "/offers", status_code=status.HTTP_201_CREATED, response_model=Offer, responses=REFUSED
 )
 def offer(body: OfferRequest, request: Request, identity: Broker) -> Offer | JSONResponse:
     """Offer a waiting package to a provider; the offer holds the room until it is answered."""
@@ -104,7 +118,24 @@ def offer(body: OfferRequest, request: Request, identity: Broker) -> Offer | JSO
     try:
         return make_offer(sessions, body.package_id, body.provider_id, *who)
     except Conflict as refused:
-        answer = _refusal(request, identity, body, refused)
+        answer = _refusal(request, identity, body.package_id, body.provider_id, refused)
+    return JSONResponse(answer.model_dump(mode="json"), status.HTTP_409_CONFLICT)
+
+
+@router.post("/moves", status_code=status.HTTP_201_CREATED, response_model=Offer, responses=REFUSED)
+def move(body: MoveRequest, request: Request, identity: Broker) -> Offer | JSONResponse:
+    """Offer a placed package to another provider: a move offer. The person stays placed, their
+    care going on, while the offer holds the room at the new provider (the package holds both
+    until it is answered); accepted, they move and the old room is freed; declined or withdrawn,
+    nothing changes (a decline excludes the pair, as for any offer). 404 for an unknown job; 409
+    when the package is pinned, not placed, already with that provider or has an open offer, the
+    job proposed no such move, the provider is ruled out (`reasons`) or has no room
+    (`shortfalls`)."""
+    sessions, who = request.app.state.sessions, (identity.label, identity.role)
+    try:
+        return make_move_offer(sessions, body.package_id, body.provider_id, *who, body.job_id)
+    except Conflict as refused:
+        answer = _refusal(request, identity, body.package_id, body.provider_id, refused)
     return JSONResponse(answer.model_dump(mode="json"), status.HTTP_409_CONFLICT)
 
 
@@ -115,14 +146,16 @@ def list_all(
     package_id: str | None = None,
     provider_id: str | None = None,
     state: OfferState | None = None,
+    kind: OfferKind | None = None,
 ) -> list[Offer]:
-    """Offers oldest first, optionally for one package, provider or state; a provider's key
-    lists only its own."""
+    """Offers oldest first, optionally for one package, provider, state or kind; a provider's
+    key lists only its own."""
     own = provider_scope(identity)
     if own is not None and provider_id not in (None, own):
         return []
     with request.app.state.sessions() as session:
-        return list_offers(session, package_id, own or provider_id, state)
+        found = list_offers(session, package_id, own or provider_id, state, kind)
+    return [shown_offer(identity, o) for o in found]
 
 
 @router.get("/offers/{offer_id}", responses=documented(404))
@@ -133,9 +166,10 @@ def get_one(offer_id: RowId, request: Request, identity: Caller) -> Offer:
 
 @router.post("/offers/{offer_id}/accept", responses=documented(404, 409))
 def accept(offer_id: RowId, request: Request, identity: BrokerOrProvider) -> Offer:
-    """The provider takes the package: it is placed there."""
+    """The provider takes the package: it is placed there (moved, for a move offer)."""
     _own_offer(request, identity, offer_id)
-    return accept_offer(request.app.state.sessions, offer_id, identity.label, identity.role)
+    accepted = accept_offer(request.app.state.sessions, offer_id, identity.label, identity.role)
+    return shown_offer(identity, accepted)
 
 
 @router.post("/offers/{offer_id}/decline", responses=documented(404, 409))
@@ -149,7 +183,7 @@ def decline(
         request.app.state.sessions, offer_id, body.reason, identity.label, identity.role
     )
     if provider_scope(identity) is not None:
-        return Declined(offer=declined, next_best=None, unplaced=None)
+        return Declined(offer=shown_offer(identity, declined), next_best=None, unplaced=None)
     (fresh,) = _fresh_shortlists(request, declined.package_id)
     return Declined(offer=declined, next_best=fresh.recommended, unplaced=fresh.unplaced)
 
@@ -169,7 +203,8 @@ def withdraw(
 def start(offer_id: RowId, request: Request, identity: BrokerOrProvider) -> Offer:
     """Care has started under an accepted offer."""
     _own_offer(request, identity, offer_id)
-    return start_placement(request.app.state.sessions, offer_id, identity.label, identity.role)
+    started = start_placement(request.app.state.sessions, offer_id, identity.label, identity.role)
+    return shown_offer(identity, started)
 
 
 @router.post("/packages/{package_id}/hand-back", responses=documented(404, 409))
@@ -187,7 +222,8 @@ def hand_back_package(
     handed = hand_back(sessions, package_id, body.reason, identity.label, identity.role)
     with sessions() as session:
         package = get_package(session, package_id)
-    return HandedBack(package=shown_to(identity, package), offer=handed)
+    offer = None if handed is None else shown_offer(identity, handed)
+    return HandedBack(package=shown_to(identity, package), offer=offer)
 
 
 def _own_offer(request: Request, identity: KeyIdentity, offer_id: int) -> Offer:
@@ -197,7 +233,15 @@ def _own_offer(request: Request, identity: KeyIdentity, offer_id: int) -> Offer:
     own = provider_scope(identity)
     if own is not None and found.provider_id != own:
         raise NotFound("offer", offer_id)
-    return found
+    return shown_offer(identity, found)
+
+
+def shown_offer(identity: KeyIdentity, offer: Offer) -> Offer:
+    """The offer as this key may see it: a provider is not told where a move comes from, nor
+    the rebalance's reasons (which name other providers)."""
+    if provider_scope(identity) is None or offer.kind is OfferKind.PLACEMENT:
+        return offer
+    return dataclasses.replace(offer, from_provider_id=None, proposal=None)
 
 
 def _fresh_shortlists(request: Request, package_id: str) -> list[Shortlist]:
@@ -206,10 +250,10 @@ def _fresh_shortlists(request: Request, package_id: str) -> list[Shortlist]:
 
 
 def _refusal(
-    request: Request, identity: KeyIdentity, body: OfferRequest, refused: Conflict
+    request: Request, identity: KeyIdentity, package_id: str, provider_id: str, refused: Conflict
 ) -> OfferRefused:
     """The 409 answer, on the record: the refused attempt is a decision too."""
-    (fresh,) = _fresh_shortlists(request, body.package_id)
+    (fresh,) = _fresh_shortlists(request, package_id)
     reasons = list(refused.reasons) if isinstance(refused, Ineligible) else []
     answer = OfferRefused(
         detail=str(refused), shortfalls=list(refused.shortfalls), reasons=reasons, shortlist=fresh
@@ -220,9 +264,9 @@ def _refusal(
             session,
             identity,
             "offer_refused",
-            {"package_id": body.package_id, "provider_id": body.provider_id},
+            {"package_id": package_id, "provider_id": provider_id},
             {"shortfalls": answer.shortfalls, "reasons": reasons, "recommended": recommended},
-            f"not offered to {body.provider_id}: {refused}",
-            package_id=body.package_id,
+            f"not offered to {provider_id}: {refused}",
+            package_id=package_id,
         )
     return answer

@@ -132,6 +132,8 @@ def shown_to(identity: KeyIdentity, held: BookPackage) -> BookPackageOut:
             update={
                 "excluded_providers": (),
                 "preferred_provider": own if package.preferred_provider == own else None,
+                # Offered a move, it is placed with another provider for now.
+                "current_provider": own if package.current_provider == own else None,
             }
         )
     return BookPackageOut(
