@@ -115,13 +115,14 @@ class MoveBudget(_Section):
     also costs `cost_gbp` at the cost goal, in pounds a week: a move made for cost alone must save
     more than that a week. With `bridging_home`, continuity does not hold a bridging placement (a
     stop-gap with a provider outside the first tier of the person's zone), so a solve brings it
-    home, down the cascade, when capacity allows.
+    home, down the cascade, when capacity allows. Unset, a rebalance brings them home and any
+    other solve holds them (it is not looking for moves).
     """
 
     max_moves: int | None = Field(default=None, ge=0)
     max_share: float | None = Field(default=None, ge=0, le=1)
     cost_gbp: float = Field(default=0.0, ge=0)
-    bridging_home: bool = False
+    bridging_home: bool | None = None
 
     def limit(self, in_care: int) -> int | None:
         """Most of `in_care` people a plan may move; None when unlimited."""

@@ -66,7 +66,8 @@ def move_budget(
     bridging_home: bool | None = None,
 ) -> MoveBudget:
     """The policy's budget with this run's choices (those given) in its place; at most
-    DEFAULT_SHARE of the people in care moved when neither sets a limit."""
+    DEFAULT_SHARE of the people in care moved when neither sets a limit, and bridging
+    placements brought home unless one says not to."""
     changes = {
         "max_moves": max_moves,
         "max_share": max_share,
@@ -76,6 +77,8 @@ def move_budget(
     budget = policy_budget.model_copy(update={k: v for k, v in changes.items() if v is not None})
     if budget.max_moves is None and budget.max_share is None:
         budget = budget.model_copy(update={"max_share": DEFAULT_SHARE})
+    if budget.bridging_home is None:
+        budget = budget.model_copy(update={"bridging_home": True})
     return MoveBudget.model_validate(budget.model_dump())
 
 

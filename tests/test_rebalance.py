@@ -12,7 +12,7 @@ from builders import PARAMS, package, policy, provider, scenario
 
 from allocator.cli import main
 from allocator.policy import MoveBudget
-from allocator.rebalance import rebalance
+from allocator.rebalance import move_budget, rebalance
 from allocator.scenario import Scenario
 from allocator.validate import check_allocation
 
@@ -113,3 +113,10 @@ def test_packages_pinned_for_the_run_do_not_move() -> None:
     result = rebalance(_squeezed(), MoveBudget(max_moves=1), PARAMS, pin={"kept"})
     assert result.moves == ()
     assert result.allocation.assignment == {"kept": "A"}
+
+
+def test_a_rebalance_brings_bridging_placements_home_unless_told_not_to() -> None:
+    assert move_budget(MoveBudget()).bridging_home is True
+    assert move_budget(MoveBudget(bridging_home=False)).bridging_home is False
+    assert move_budget(MoveBudget(), bridging_home=False).bridging_home is False
+    assert move_budget(MoveBudget()).max_share == 0.05

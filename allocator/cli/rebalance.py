@@ -47,7 +47,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--bridging-home",
         action=argparse.BooleanOptionalAction,
-        help="bring stop-gap placements home (default: the policy's bridging_home)",
+        help="bring stop-gap placements home (default: the policy's bridging_home, else yes)",
     )
     run.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="default 60")
     run.add_argument("--seed", type=int, default=0, help="solver random seed (default 0)")
