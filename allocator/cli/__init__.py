@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from allocator.cli import allocate, db, describe, generate, rebalance, serve, whatif
+from allocator.cli import allocate, db, describe, generate, national, rebalance, serve, whatif
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -14,7 +14,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="allocator", description="Care-package allocation for council home care brokerage."
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
-    for command in (allocate, describe, generate, rebalance, whatif, db, serve):
+    for command in (allocate, describe, generate, rebalance, whatif, national, db, serve):
         command.register(commands)
     args = parser.parse_args(argv)
     return int(args.run(args))

@@ -72,8 +72,9 @@ def write_whatif_report(
     return write_folder(out_dir, fill)
 
 
-def unmet_chart(scenarios: pd.DataFrame, title: str) -> Figure:
-    """Unmet carer hours a week per scenario, the base's as a line; failed scenarios named."""
+def unmet_chart(scenarios: pd.DataFrame, title: str, base: bool = True) -> Figure:
+    """Unmet carer hours a week per scenario, the first (the base) also as a line unless `base`
+    is False (books that are not variants of one); failed scenarios named."""
     solved = scenarios[scenarios["status"] == "solved"]
     height = 1.5 + 0.28 * len(scenarios)
     figure = Figure(figsize=(9, height))
@@ -81,18 +82,18 @@ def unmet_chart(scenarios: pd.DataFrame, title: str) -> Figure:
     labels = list(scenarios["scenario"])
     values = [0.0 if v is None or pd.isna(v) else float(v) for v in scenarios["unmet_hours"]]
     colours = [
-        "#999999" if status == "failed" else ("#1f4e79" if i == 0 else "#5b9bd5")
+        "#999999" if status == "failed" else ("#1f4e79" if i == 0 and base else "#5b9bd5")
         for i, status in enumerate(scenarios["status"])
     ]
     ax.barh(range(len(labels)), values, color=colours)
     ax.set_yticks(range(len(labels)), [_short(s) for s in labels], fontsize=8)
     ax.invert_yaxis()
-    if len(solved):
+    if base and len(solved):
         ax.axvline(float(solved.iloc[0]["unmet_hours"]), color="#c00000", linewidth=1)
     for i, status in enumerate(scenarios["status"]):
         if status == "failed":
             ax.text(0, i, "  failed", va="center", fontsize=8, color="#c00000")
-    ax.set_xlabel("unmet carer hours a week (red line: the base book)")
+    ax.set_xlabel("unmet carer hours a week" + (" (red line: the base book)" if base else ""))
     ax.set_title(title, loc="left", fontsize=10)
     figure.tight_layout()
     return figure
@@ -154,6 +155,14 @@ def _page(
         for c in charts
     )
     run = "; ".join(f"{html.escape(k)}: {html.escape(str(v))}" for k, v in record.items())
+    rushed = int(comparison.scenarios["reproducible"].eq(False).sum())  # None: failed, unknown
+    warning = (
+        f"<p><strong>{rushed} solves stopped on the clock</strong> before their deterministic "
+        "work was done, so a rerun may differ: treat small differences from the base as noise, "
+        "or rerun with a longer time limit.</p>"
+        if rushed
+        else ""
+    )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(study_name)}</title>
 <style>
@@ -168,6 +177,7 @@ img {{ max-width: 100%; display: block; margin: 1em 0; }}
 book's own plan from the same run. Changes are against the base; "people affected" counts everyone
 a scenario displaces, moves, places or leaves unplaced compared with the base plan
 (<code>affected.csv</code> names them).</p>
+{warning}
 {images}
 <h2>Scenarios</h2>
 {table}
