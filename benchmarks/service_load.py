@@ -88,7 +88,7 @@ class Row:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packages", type=int, default=20_000, help="default %(default)s")
-    parser.add_argument("--connections", default="1,4,8", help="wrk connections, comma-separated")
+    parser.add_argument("--connections", default="1,2,4", help="wrk connections, comma-separated")
     parser.add_argument("--workers", default="1,2", help="service processes, comma-separated")
     parser.add_argument("--duration", type=int, default=60, help="seconds per run (default 60)")
     parser.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
