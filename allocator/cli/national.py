@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from allocator.cli.reading import REJECTED
+from allocator.cli.solving_many import progress_bar, report_solved
 from allocator.errors import InputError, ScenarioError
 from allocator.io.folders import write_folder
 from allocator.io.market_plots import save_png
@@ -85,15 +85,10 @@ def _national(args: argparse.Namespace) -> int:
     except ScenarioError as rejected:
         Console(stderr=True).print(f"{args.folder}: {rejected}", markup=False, highlight=False)
         return REJECTED
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
-        task = progress.add_task("solving", total=len(books))
-
-        def done(outcome: Outcome) -> None:
-            progress.update(task, advance=1, description=outcome.name)
-
-        params = SolveParams(time_limit_s=args.time_limit)
-        outcomes = run_books(books, params, args.workers, args.dask, done)
+    with progress_bar(console, len(books)) as done:
+        outcomes = run_books(
+            books, SolveParams(time_limit_s=args.time_limit), args.workers, args.dask, done
+        )
     table = councils_table(outcomes)
 
     def fill(folder: Path) -> None:
@@ -104,14 +99,7 @@ def _national(args: argparse.Namespace) -> int:
         save_png(chart, folder / "unmet_hours.png")
 
     written = write_folder(args.out, fill)
-    failed = table[table["status"] == "failed"]
-    for _, row in failed.iterrows():
-        console.print(f"[red]failed[/]: {row['scenario']}: {row['error']}", highlight=False)
-    console.print(
-        f"{len(books) - len(failed)} of {len(books)} councils solved; "
-        f"wrote {len(written)} files to {args.out}",
-        highlight=False,
-    )
+    report_solved(console, table.iloc[:-1], len(books), "councils", args.out, written)
     return 0
 
 

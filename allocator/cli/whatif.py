@@ -12,16 +12,16 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from allocator.cli.reading import REJECTED, read_scenario
+from allocator.cli.solving_many import progress_bar, report_solved
 from allocator.errors import ScenarioError
 from allocator.io.whatif_files import load_study
 from allocator.io.whatif_report import sweep_points, write_whatif_report
 from allocator.solve import SolveParams
 from allocator.whatif import MAX_SCENARIOS, expand
 from allocator.whatif.compare import compare
-from allocator.whatif.sweep import Outcome, run_study
+from allocator.whatif.sweep import run_study
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -57,19 +57,7 @@ def _whatif(args: argparse.Namespace) -> int:
         return REJECTED
     variants = expand(study, args.max_scenarios)
     params = SolveParams(time_limit_s=args.time_limit, seed=args.seed)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
-        task = progress.add_task("solving", total=len(variants) + 1)
-
-        def done(outcome: Outcome) -> None:
-            state = "solved" if outcome.ok else "FAILED"
-            progress.update(task, advance=1, description=f"{state}: {outcome.name[:40]}")
-
+    with progress_bar(console, len(variants) + 1) as done:
         outcomes = run_study(base, variants, params, args.workers, args.dask, done)
     comparison = compare(outcomes)
     record = {
@@ -79,12 +67,5 @@ def _whatif(args: argparse.Namespace) -> int:
         "execution": f"Dask {args.dask}" if args.dask else f"{args.workers} local processes",
     }
     written = write_whatif_report(args.out, study.name, comparison, sweep_points(study), record)
-    failed = comparison.scenarios[comparison.scenarios["status"] == "failed"]
-    for _, row in failed.iterrows():
-        console.print(f"[red]failed[/]: {row['scenario']}: {row['error']}", highlight=False)
-    console.print(
-        f"{len(variants) - len(failed)} of {len(variants)} scenarios solved; "
-        f"wrote {len(written)} files to {args.out}",
-        highlight=False,
-    )
+    report_solved(console, comparison.scenarios, len(variants), "scenarios", args.out, written)
     return 0
