@@ -7,7 +7,6 @@ each need it; both brokers start the round together (a barrier) and offer their 
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -16,10 +15,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
-from test_store_support import any_book, fill, package, provider
+from test_store_support import any_book, fill, package, provider, race_processes
 
 from store.capacity import committed_minutes
-from store.database import make_engine, make_session_factory
 from store.errors import Conflict
 from store.offers import list_offers, make_offer
 from store.tables import OfferState
@@ -47,16 +45,6 @@ def offer_each_round(sessions: sessionmaker[Session], side: str, barrier: Any) -
         except Conflict:
             won.append(False)
     return won
-
-
-def race_in_process(url: str, side: str, barrier: Any, results: Any) -> None:
-    engine = make_engine(url)
-    try:
-        results.put((side, offer_each_round(make_session_factory(engine), side, barrier)))
-    except BaseException as failed:
-        results.put((side, repr(failed)))
-    finally:
-        engine.dispose()
 
 
 def check_one_winner_per_round(book, outcomes: dict[str, list[bool]]) -> None:
@@ -87,18 +75,6 @@ def test_racing_threads_never_double_book(kind: str, tmp_path: Path) -> None:
 def test_racing_processes_never_double_book(kind: str, tmp_path: Path) -> None:
     with any_book(kind, tmp_path) as book:
         fill_race(book)
-        # Forked workers start at once with everything imported; no connection may cross the
-        # fork (SQLite forbids it), so the parent's pool is emptied first.
-        book.engine.dispose()
-        context = multiprocessing.get_context("fork")
-        barrier, results = context.Barrier(len(SIDES)), context.Queue()
-        workers = [
-            context.Process(target=race_in_process, args=(book.url, side, barrier, results))
-            for side in SIDES
-        ]
-        for worker in workers:
-            worker.start()
-        outcomes = dict(results.get(timeout=120) for _ in SIDES)
-        for worker in workers:
-            worker.join(timeout=30)
+        book.engine.dispose()  # no connection may cross the fork
+        outcomes = race_processes(book.url, SIDES, offer_each_round)
         check_one_winner_per_round(book, outcomes)

@@ -6,7 +6,6 @@ last room never lets both win, in threads or processes, on SQLite or (when confi
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,10 +13,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
-from test_store_support import any_book, fill, package, provider, sqlite_book
+from test_store_support import any_book, fill, package, provider, race_processes, sqlite_book
 
 from store.capacity import committed_minutes
-from store.database import make_engine, make_session_factory, write_transaction
+from store.database import write_transaction
 from store.errors import Conflict, InvalidTransition, NotFound
 from store.jobs import create_job, mark_running, succeed
 from store.move_proposals import REBALANCE
@@ -174,16 +173,6 @@ def race(sessions: sessionmaker[Session], side: str, barrier: Any) -> list[bool]
     return won
 
 
-def race_in_process(url: str, side: str, barrier: Any, results: Any) -> None:
-    engine = make_engine(url)
-    try:
-        results.put((side, race(make_session_factory(engine), side, barrier)))
-    except BaseException as failed:
-        results.put((side, repr(failed)))
-    finally:
-        engine.dispose()
-
-
 def check_one_winner_per_round(book, outcomes: dict[str, Any]) -> None:
     assert all(isinstance(o, list) for o in outcomes.values()), outcomes
     assert [outcomes["move"][r] + outcomes["place"][r] for r in range(ROUNDS)] == [1] * ROUNDS
@@ -212,15 +201,5 @@ def test_racing_processes_never_double_book_with_a_move(kind: str, tmp_path: Pat
     with any_book(kind, tmp_path) as book:
         fill_race(book)
         book.engine.dispose()  # no connection may cross the fork
-        context = multiprocessing.get_context("fork")
-        barrier, results = context.Barrier(2), context.Queue()
-        workers = [
-            context.Process(target=race_in_process, args=(book.url, side, barrier, results))
-            for side in SIDES
-        ]
-        for worker in workers:
-            worker.start()
-        outcomes = dict(results.get(timeout=120) for _ in SIDES)
-        for worker in workers:
-            worker.join(timeout=30)
+        outcomes = race_processes(book.url, SIDES, race)
         check_one_winner_per_round(book, outcomes)

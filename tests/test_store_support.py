@@ -8,9 +8,10 @@ table is read.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -149,3 +150,37 @@ def fill(
     )
     with write_transaction(book.sessions) as session:
         import_scenario(session, scenario, policy_toml)
+
+
+Race = Callable[[sessionmaker[Session], str, Any], list[bool]]
+"""One broker's side of a race: its session factory, its side's name, the shared barrier."""
+
+
+def race_processes(url: str, sides: Sequence[str], race: Race) -> dict[str, list[bool]]:
+    """Each side's `race` in a forked process of its own, with its own engine, released together
+    by a barrier; each side's outcome (or the repr of what it raised).
+
+    Forked workers start at once with everything imported; no connection may cross the fork
+    (SQLite forbids it), so the caller empties its own pool first."""
+    context = multiprocessing.get_context("fork")
+    barrier, results = context.Barrier(len(sides)), context.Queue()
+    workers = [
+        context.Process(target=_race_in_process, args=(url, side, barrier, results, race))
+        for side in sides
+    ]
+    for worker in workers:
+        worker.start()
+    outcomes = dict(results.get(timeout=120) for _ in sides)
+    for worker in workers:
+        worker.join(timeout=30)
+    return outcomes
+
+
+def _race_in_process(url: str, side: str, barrier: Any, results: Any, race: Race) -> None:
+    engine = make_engine(url)
+    try:
+        results.put((side, race(make_session_factory(engine), side, barrier)))
+    except BaseException as failed:
+        results.put((side, repr(failed)))
+    finally:
+        engine.dispose()
