@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from allocator.errors import ScenarioError
-from store.errors import Conflict, Ineligible, InvalidTransition, NotFound
+from store.errors import Conflict, Ineligible, InvalidTransition, NotFound, Refused
 
 
 def install(app: FastAPI) -> None:
@@ -24,9 +24,14 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(Conflict, _conflict)
     app.add_exception_handler(Ineligible, _ineligible)
     app.add_exception_handler(InvalidTransition, _conflict)
+    app.add_exception_handler(Refused, _refused)
     app.add_exception_handler(ScenarioError, _scenario)
     app.add_exception_handler(ValidationError, _invalid)
     app.add_exception_handler(RequestValidationError, _malformed)
+
+
+def _refused(_request: Request, error: Exception) -> JSONResponse:
+    return JSONResponse({"detail": str(error)}, status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
 def _not_found(_request: Request, error: Exception) -> JSONResponse:

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.errors import NotFound
+from store.errors import NotFound, Refused
 from store.tables import ApiKeyRow, ProviderRow, Role
 
 
@@ -49,7 +49,7 @@ def create_key(
     in the book; no other role's key may."""
     role = Role(role)
     if (role is Role.PROVIDER) != (provider_id is not None):
-        raise ValueError("a provider key needs --provider; other roles take none")
+        raise Refused("a provider key needs --provider; other roles take none")
     if provider_id is not None and session.get(ProviderRow, provider_id) is None:
         raise NotFound("provider", provider_id)
     key = secrets.token_urlsafe(32)

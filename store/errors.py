@@ -18,6 +18,11 @@ class NotFound(StoreError, LookupError):
         super().__init__(f"no {kind} {key!r}")
 
 
+class Refused(StoreError, ValueError):
+    """A request the store will not carry out as asked (a blank reason, an id changed): the
+    caller's mistake, not a conflict with the book."""
+
+
 class InvalidTransition(StoreError):
     """The record is not in a state that allows this step (e.g. accepting a declined offer)."""
 

@@ -39,7 +39,7 @@ from store import audit
 from store.book_state import bump_version
 from store.capacity import lot_mates, shortfalls
 from store.database import lock_rows, write_transaction
-from store.errors import Conflict, Ineligible, InvalidTransition, NotFound
+from store.errors import Conflict, Ineligible, InvalidTransition, NotFound, Refused
 from store.move_proposals import proposed_move
 from store.policies import StoredPolicy, active_policy
 from store.records import package_of, provider_of
@@ -471,7 +471,7 @@ def _expect(offer: OfferRow, state: OfferState, step: str) -> None:
 
 def _required(reason: str) -> str:
     if not reason or not reason.strip():
-        raise ValueError("a reason is required")
+        raise Refused("a reason is required")
     return reason.strip()
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from allocator.geography import PostcodeIndex
 from allocator.model import CarePackage
 from store.book_state import bump_version
-from store.errors import Conflict, NotFound
+from store.errors import Conflict, NotFound, Refused
 from store.policies import active_policy
 from store.records import (
     BookPackage,
@@ -73,7 +73,7 @@ def update_package(
         raise NotFound("package", package_id)
     for name in PLACEMENT_FIELDS:
         if name in changes and changes[name] != row.record.get(name):
-            raise ValueError(f"{name} cannot be changed here: placements move through offers")
+            raise Refused(f"{name} cannot be changed here: placements move through offers")
     merged = {**row.record, **changes, "current_provider": row.provider_id}
     if "postcode" in changes and not set(DERIVED_FROM_POSTCODE) & set(changes):
         merged = {k: v for k, v in merged.items() if k not in DERIVED_FROM_POSTCODE}

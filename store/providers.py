@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from allocator.geography import PostcodeIndex
 from allocator.model import Provider
 from store.book_state import bump_version
-from store.errors import Conflict, NotFound
+from store.errors import Conflict, NotFound, Refused
 from store.policies import active_policy
 from store.records import fill_provider_row, provider_of, resolve_provider, validated
 from store.tables import ProviderRow
@@ -54,7 +54,7 @@ def update_provider(
     `{"capacity_minutes": {"morning": 900, ...}}`; validated as `create_provider` is."""
     row = _locked(session, provider_id)
     if changes.get("id", provider_id) != provider_id:
-        raise ValueError("a provider's id cannot change")
+        raise Refused("a provider's id cannot change")
     merged = {**row.record, **changes}
     if "base_postcode" in changes and not set(LOCATION) & set(changes):
         merged = {k: v for k, v in merged.items() if k not in LOCATION}

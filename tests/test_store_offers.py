@@ -12,7 +12,7 @@ from test_store_support import LOT_POLICY_TOML, fill, package, provider, sqlite_
 from store.audit import events_for_package
 from store.book import load_scenario_from_db
 from store.book_state import book_version
-from store.errors import Conflict, Ineligible, InvalidTransition, NotFound
+from store.errors import Conflict, Ineligible, InvalidTransition, NotFound, Refused
 from store.offers import (
     accept_offer,
     decline_offer,
@@ -96,7 +96,7 @@ def test_offer_accept_start_hand_back_with_the_trail_by_package(book) -> None:
 
 def test_a_declined_pair_is_excluded_from_then_on(book) -> None:
     offer = make_offer(book.sessions, "K1", "P1", *BROKER)
-    with pytest.raises(ValueError, match="reason"):
+    with pytest.raises(Refused, match="reason"):
         decline_offer(book.sessions, offer.id, "  ", *NORTH_DESK)
     declined = decline_offer(book.sessions, offer.id, "no dementia-trained carers", *NORTH_DESK)
     assert (declined.state, declined.reason) == (OfferState.DECLINED, "no dementia-trained carers")
