@@ -154,8 +154,10 @@ def test_brokers_refer_and_review_packages_which_the_next_shortlist_sees(tmp_pat
         ).json()["shortlists"]
         assert shortlist["recommended"] is None  # neither provider staffs double-up calls
         assert {r["rule"] for r in shortlist["ruled_out"]} == {"double_up"}
-        trail = [e["action"] for e in service.get("carol", "/audit/packages/NEW-1").json()]
-        assert trail == ["create_package", "update_package", "recommend"]
+        assert shortlist["unplaced"]["reason_code"] == "double_up"
+        events = service.get("carol", "/audit/packages/NEW-1").json()
+        assert [e["action"] for e in events] == ["create_package", "update_package", "recommend"]
+        assert events[-1]["explanation"] == shortlist["unplaced"]["diagnosis"]
 
 
 def test_kpis_of_a_tiny_book_match_hand_computed_numbers(tmp_path: Path) -> None:

@@ -112,8 +112,7 @@ def _record(request: Request, identity: KeyIdentity, answer: BrokerageAnswer) ->
     outcome |= {u.package_id: (None, u.diagnosis) for u in answer.recommendation.unplaced}
     with write_transaction(request.app.state.sessions) as session:
         for shortlist in answer.shortlists:
-            ruled_out = (None, _all_ruled_out(shortlist))
-            provider_id, why = outcome.get(shortlist.package_id, ruled_out)
+            provider_id, why = outcome[shortlist.package_id]  # each is placed or diagnosed
             audit.record(
                 session,
                 actor=identity.label,
@@ -129,10 +128,3 @@ def _record(request: Request, identity: KeyIdentity, answer: BrokerageAnswer) ->
                 },
                 explanation=why,
             )
-
-
-def _all_ruled_out(shortlist: Shortlist) -> str:
-    """The explanation of a package every provider is ruled out for (the core gives no
-    diagnosis then): each provider's rule."""
-    reasons = "; ".join(f"{r.provider_id} {r.reason}" for r in shortlist.ruled_out)
-    return f"No provider may take it: {reasons or 'the book has no providers'}."
