@@ -34,8 +34,8 @@ from benchmarks.machine import CpuWatch, run_record, tree_cpu_s, tree_status_mb
 from benchmarks.scale_curve import county_scenario
 from store import api_keys
 from store.book import import_folder, load_scenario_from_db
-from store.database import make_engine, make_session_factory, write_transaction
-from store.migrate import upgrade
+from store.database import write_transaction
+from store.migrate import migrated
 
 DEFAULT_OUT = Path(__file__).parent / "results" / "service_load.csv"
 BATCH = 50
@@ -123,16 +123,13 @@ def _book(packages: int, seed: int, work: Path) -> tuple[str, str, list[str]]:
     """A database holding the county book; a broker's key; the waiting packages' ids."""
     folder, _ = county_scenario(packages, seed, work / "county")
     url = f"sqlite:///{work / 'book.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    sessions = make_session_factory(engine)
-    with write_transaction(sessions) as session:
-        import_folder(session, folder)
-        key = api_keys.create_key(session, "broker", "load test")
-    with sessions() as session:
-        waiting = [k.id for k in load_scenario_from_db(session).packages if not k.current_provider]
-    engine.dispose()
-    return url, key, waiting
+    with migrated(url) as sessions:
+        with write_transaction(sessions) as session:
+            import_folder(session, folder)
+            key = api_keys.create_key(session, "broker", "load test")
+        with sessions() as session:
+            book = load_scenario_from_db(session)
+    return url, key, [k.id for k in book.packages if not k.current_provider]
 
 
 class _Server:

@@ -6,14 +6,17 @@ and the service's start-up migrate without an `alembic.ini`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.orm import Session, sessionmaker
 
-from store.database import make_engine
+from store.database import make_engine, make_session_factory
 
 SCRIPTS = Path(__file__).resolve().parent / "migrations"
 
@@ -46,3 +49,15 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     assert head is not None
     return head
+
+
+@contextmanager
+def migrated(url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the database at `url`, migrated first (a new SQLite file needs no set-up),
+    for a command that opens it once: its connections are closed on the way out."""
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()

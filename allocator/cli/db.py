@@ -17,14 +17,12 @@ from allocator.errors import ScenarioError
 from store import api_keys
 from store.book import export_scenario, import_folder
 from store.database import (
-    make_engine,
-    make_session_factory,
     safe_url,
     url_from_env,
     write_transaction,
 )
 from store.errors import StoreError
-from store.migrate import upgrade
+from store.migrate import migrated, upgrade
 from store.tables import Role
 
 REFUSED = 1
@@ -64,10 +62,8 @@ def _upgrade(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    upgrade(args.database_url)
-    engine = make_engine(args.database_url)
     try:
-        with write_transaction(make_session_factory(engine)) as session:
+        with migrated(args.database_url) as sessions, write_transaction(sessions) as session:
             summary = import_folder(session, args.scenario)
     except ScenarioError as rejected:
         _error(f"{args.scenario}: {rejected}")
@@ -75,8 +71,6 @@ def _import(args: argparse.Namespace) -> int:
     except (StoreError, ValueError) as refused:
         _error(f"allocator db import: {refused}")
         return REFUSED
-    finally:
-        engine.dispose()
     Console().print(
         f"Imported {summary.providers} providers and {summary.packages} packages "
         f"({summary.placed} placed) under {summary.policy} into "
@@ -87,31 +81,23 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    upgrade(args.database_url)
-    engine = make_engine(args.database_url)
     try:
-        with make_session_factory(engine)() as session:
+        with migrated(args.database_url) as sessions, sessions() as session:
             written = export_scenario(session, args.out)
     except StoreError as refused:
         _error(f"allocator db export: {refused}")
         return REFUSED
-    finally:
-        engine.dispose()
     Console().print(f"Wrote {len(written)} files to {args.out}", highlight=False)
     return 0
 
 
 def _create_key(args: argparse.Namespace) -> int:
-    upgrade(args.database_url)
-    engine = make_engine(args.database_url)
     try:
-        with write_transaction(make_session_factory(engine)) as session:
+        with migrated(args.database_url) as sessions, write_transaction(sessions) as session:
             key = api_keys.create_key(session, args.role, args.label, args.provider)
     except (StoreError, ValueError) as refused:
         _error(f"allocator db create-key: {refused}")
         return REFUSED
-    finally:
-        engine.dispose()
     print(key)
     return 0
 

@@ -20,9 +20,9 @@ from allocator.rebalance import move_budget, rebalance
 from allocator.scenario import Scenario
 from allocator.solve import SolveParams
 from api.rebalance_job import live_book
-from store.database import make_engine, make_session_factory, safe_url
+from store.database import safe_url
 from store.errors import NotFound
-from store.migrate import upgrade
+from store.migrate import migrated
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -80,13 +80,10 @@ def _folder(path: Path) -> tuple[Scenario, list[str]] | None:
 def _live_book(url: str) -> tuple[Scenario, list[str]] | None:
     """The service's book as its rebalance job sees it (open offers keep their room; care
     started in the last fortnight is pinned), or None after saying why there is none."""
-    upgrade(url)
-    engine = make_engine(url)
     try:
-        _, scenario, pin = live_book(make_session_factory(engine))
+        with migrated(url) as sessions:
+            _, scenario, pin = live_book(sessions)
         return scenario, pin
     except NotFound as missing:
         Console(stderr=True).print(f"{safe_url(url)}: {missing}", markup=False, highlight=False)
         return None
-    finally:
-        engine.dispose()
