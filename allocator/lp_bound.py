@@ -88,11 +88,11 @@ class LpRelaxation:
     def __init__(self, pairs: PairTable, rules: FrameworkRules) -> None:
         self.pairs = pairs
         rows, upper = _structural_rows(pairs, rules)
-        self.matrix = rows
-        self.upper = upper
-        self.lower = np.full(len(upper), -np.inf)
         pinned = np.array([k.pinned for k in pairs.scenario.packages], dtype=bool)
         self.x_lower = pinned[pairs.package].astype(float)
+        self.matrix = rows
+        self.upper = _to_common_divisor(rows, upper, self.x_lower > 0)
+        self.lower = np.full(len(upper), -np.inf)
 
     def keep_at_least(self, rows: np.ndarray, count: int) -> None:
         """At least `count` of these pairs placed (the move budget, over people's current
@@ -284,6 +284,36 @@ class LpRelaxation:
         reduced = sign * self.pairs.coefficients(goal) - self.matrix.T @ y
         columns = np.maximum(reduced * self.x_lower, reduced)
         return sign * float(rows.sum() + columns.sum())
+
+
+def _to_common_divisor(
+    matrix: sparse.csr_matrix, upper: np.ndarray, fixed: np.ndarray
+) -> np.ndarray:
+    """Each row's limit rounded down to what whole placements can fill exactly.
+
+    A plan's load on a row is its pinned pairs' load plus a sum of the other pairs' whole
+    weights, so it is that fixed load plus a multiple of those weights' greatest common divisor
+    g: the limit can be cut to the last such value (visits are weekly patterns of 15-minute
+    calls, so weights share factors like 105 = 7 x 15). The relaxation, which could fill the gap
+    with fractions of a package, becomes much tighter where bands are small: on the Rotherham
+    example the urgent-hours bound falls from 61,110 to 60,060 minutes, the level's optimum."""
+    matrix = matrix.tocsr()
+    row_of = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    weights = np.rint(matrix.data).astype(np.int64)
+    whole = np.isclose(matrix.data, weights)
+    pinned = fixed[matrix.indices]
+    fixed_load = np.bincount(row_of[pinned], weights=matrix.data[pinned], minlength=len(upper))
+    divisor = np.zeros(len(upper), dtype=np.int64)
+    free = ~pinned & whole
+    np.gcd.at(divisor, row_of[free], np.abs(weights[free]))
+    fractional = np.zeros(len(upper), dtype=bool)
+    fractional[row_of[~whole & ~pinned]] = True  # a row with non-integer weights keeps its limit
+    tighten = np.isfinite(upper) & (divisor > 1) & ~fractional
+    slack = upper[tighten] - fixed_load[tighten]
+    tightened = upper.copy()
+    g = divisor[tighten]
+    tightened[tighten] = fixed_load[tighten] + g * np.floor(slack / g + TOLERANCE)
+    return tightened
 
 
 def _structural_rows(

@@ -12,14 +12,46 @@ from allocator.policy import Goal
 
 
 def test_a_knapsack_the_relaxation_cannot_close_gives_the_fractional_bound() -> None:
-    # One provider with 90 morning minutes and two 60-minute packages: one fits, the LP takes 1.5.
-    book = scenario([provider("A", morning=90)], [package("K1"), package("K2")], policy())
+    # 90 morning minutes, packages of 60 and 45: one fits, the LP fills the 90 with a fraction.
+    book = scenario(
+        [provider("A", morning=90)], [package("K1"), package("K2", minutes=45)], policy()
+    )
     pairs, rules = pair_table(book)
     relaxed = LpRelaxation(pairs, rules).solve(Goal.HOURS_PLACED, 10)
 
     assert relaxed.value == 90
     assert relaxed.integer_bound(maximise=True) == 90
-    assert sorted(relaxed.x.tolist()) == [0.5, 1.0]
+    assert int(((relaxed.x > 0) & (relaxed.x < 1)).sum()) == 1
+
+
+def test_limits_are_cut_to_what_whole_packages_can_fill() -> None:
+    # 90 morning minutes and two 60-minute packages: whole packages fill 60 or 120, so the
+    # relaxation's room is 60 and its bound the integer optimum (it was 90 before the cut).
+    book = scenario([provider("A", morning=90)], [package("K1"), package("K2")], policy())
+    pairs, rules = pair_table(book)
+    relaxed = LpRelaxation(pairs, rules).solve(Goal.HOURS_PLACED, 10)
+
+    assert relaxed.integer_bound(maximise=True) == 60
+    assert sorted(relaxed.x.tolist()) == [0.0, 1.0]
+
+
+def test_a_pinned_load_is_kept_out_of_the_common_divisor() -> None:
+    # A pinned 45-minute package uses 45 of 150; the free 60-minute packages fill 60 or 120 of
+    # the 105 left, so the room is 45 + 60: one free package, not the LP's 1.75.
+    book = scenario(
+        [provider("A", morning=150)],
+        [
+            package("P", minutes=45, current="A", pinned=True),
+            package("K1"),
+            package("K2"),
+        ],
+        policy(),
+    )
+    pairs, rules = pair_table(book)
+    relaxation = LpRelaxation(pairs, rules)
+
+    assert relaxation.upper[3 + 0] == 105  # the morning row, after the three package rows
+    assert relaxation.solve(Goal.HOURS_PLACED, 10).integer_bound(maximise=True) == 105
 
 
 def test_a_held_level_constrains_the_next() -> None:
@@ -44,8 +76,10 @@ def test_bounds_round_towards_the_feasible_side_only_past_the_tolerance() -> Non
 
 
 def test_any_duals_give_a_bound_no_plan_can_beat() -> None:
-    # Two 60-minute packages, one 90-minute provider: the relaxed optimum is 90 minutes.
-    book = scenario([provider("A", morning=90)], [package("K1"), package("K2")], policy())
+    # Packages of 60 and 45 minutes, one 90-minute provider: the relaxed optimum is 90 minutes.
+    book = scenario(
+        [provider("A", morning=90)], [package("K1"), package("K2", minutes=45)], policy()
+    )
     pairs, rules = pair_table(book)
     relaxation = LpRelaxation(pairs, rules)
     rows = relaxation.matrix.shape[0]
@@ -60,7 +94,10 @@ def test_a_level_held_below_its_best_is_held_as_one_row() -> None:
     # Two urgent packages, room for one: holding 60 urgent minutes leaves 30 for the other.
     book = scenario(
         [provider("A", morning=90)],
-        [package("U1", urgency="hospital_discharge"), package("U2", urgency="hospital_discharge")],
+        [
+            package("U1", urgency="hospital_discharge"),
+            package("U2", minutes=45, urgency="hospital_discharge"),
+        ],
         policy(),
     )
     pairs, rules = pair_table(book)
