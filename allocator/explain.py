@@ -287,14 +287,22 @@ class Explainer:
                 )
         rows = self.rows_of[k][self.pairs.provider[self.rows_of[k]] == p]
         for rule, (on, off) in zip(self.rules.rotations, self.rotation_counts, strict=True):
-            if chosen is not None and chosen in rule.on_rows:
-                blocked = not rule.allows(on - 1, off + 1)
-            else:
-                blocked = not rule.allows(on, off + 1) and self.room.fits(rule.on, need)
-            if len(rows) and rows[0] in rule.off_rows and blocked:
+            leaves_on = chosen is not None and chosen in rule.on_rows
+            share = f"{rule.share_per_mille / 10:g}%"
+            if len(rows) and rows[0] in rule.off_rows:
+                if leaves_on:
+                    blocked = not rule.allows(on - 1, off + 1)
+                else:
+                    blocked = not rule.allows(on, off + 1) and self.room.fits(rule.on, need)
+                if blocked:
+                    return (
+                        f"is the week-off provider in {rule.zone}, and the week-on provider must "
+                        f"take at least {share} of the zone's new referrals"
+                    )
+            elif leaves_on and not rule.allows(on - 1, off):
                 return (
-                    f"is the week-off provider in {rule.zone}, and the week-on provider must take "
-                    f"at least {rule.share_per_mille / 10:g}% of the zone's new referrals"
+                    f"would take the referral from the week-on provider in {rule.zone}, which "
+                    f"must keep at least {share} of the zone's new referrals"
                 )
         return None
 

@@ -161,3 +161,27 @@ def test_a_placement_the_rotation_forced_is_explained_by_the_rotation():
         "is the week-off provider in North, and the week-on provider must take at least 50% "
         "of the zone's new referrals"
     )
+
+
+def test_a_referral_the_share_needs_with_the_week_on_provider_is_explained_by_the_rotation():
+    """Found by the property test: K0 could go to C for less, but the week-off provider has K1,
+    so K0 is the week-on provider's only referral and moving it would break the 50 % share."""
+    book = scenario(
+        [
+            provider("A", rank=1, capacity={"tea": 120, "bed": 120}, rate=16),
+            provider("B", rank=1, capacity={"bed": 120}, rate=14),
+            provider("C", rank=1, capacity={"tea": 120}, rate=15),
+        ],
+        [package("K0", minutes=15, band="tea"), package("K1", minutes=15, band="bed")],
+        with_rules(
+            policy(("hours_placed", "cost")),
+            rotations=[Rotation(zone="North", on="A", off="B", share=0.5)],
+        ),
+    )
+    placed = {p.package_id: p for p in solve(book).placements}
+
+    assert placed["K0"].provider_id == "A" and placed["K0"].best_alternative == "C"
+    assert placed["K0"].why_not_alternative == (
+        "would take the referral from the week-on provider in North, which must keep at least "
+        "50% of the zone's new referrals"
+    )
