@@ -68,10 +68,9 @@ def place_greedily(
         if placed[k]:
             continue
         need = arrays.need[k]
-        for i in offer_order[starts[k] : starts[k + 1]]:
+        offers = offer_order[starts[k] : starts[k + 1]]
+        for i in offers[room.fitting(pairs.provider[offers], need)]:
             p = int(pairs.provider[i])
-            if not room.fits(p, need):
-                continue
             if i in as_off:
                 rule, (on, off) = rules.rotations[as_off[i]], counts[as_off[i]]
                 if room.fits(rule.on, need):

@@ -60,6 +60,8 @@ class Room:
     """(capped lots,)."""
     lots_of: list[list[int]]
     """Per provider, the capped lots it belongs to."""
+    in_lot: np.ndarray
+    """(providers × capped lots) membership, for checking many providers at once."""
 
     def fits(self, p: int, need: np.ndarray) -> bool:
         minutes = int(need.sum())
@@ -68,6 +70,15 @@ class Room:
             and minutes <= self.total[p]
             and all(self.lot[n] >= minutes for n in self.lots_of[p])
         )
+
+    def fitting(self, providers: np.ndarray, need: np.ndarray) -> np.ndarray:
+        """`fits` for one package's need at many providers at once: the mask of those with room
+        (a greedy over every package asks this of each package's providers in turn)."""
+        minutes = int(need.sum())
+        ok = (need <= self.band[providers]).all(axis=1) & (minutes <= self.total[providers])
+        if self.lot.size:
+            ok &= ~(self.in_lot[providers] & (self.lot < minutes)).any(axis=1)
+        return ok
 
     def take(self, p: int, need: np.ndarray) -> None:
         minutes = int(need.sum())
@@ -109,10 +120,11 @@ class FrameworkRules:
             [lot.max_minutes - int(placed[lot.providers].sum()) for lot in self.lots],
             dtype=np.int64,
         )
-        lots_of = [
-            [n for n, lot in enumerate(self.lots) if p in lot.providers] for p in range(len(band))
-        ]
-        return Room(band, total, lot, lots_of)
+        in_lot = np.zeros((len(band), len(self.lots)), dtype=bool)
+        for n, capped in enumerate(self.lots):
+            in_lot[capped.providers, n] = True
+        lots_of = [np.flatnonzero(row).tolist() for row in in_lot]
+        return Room(band, total, lot, lots_of, in_lot)
 
     def rotation_counts(
         self, pairs: PairTable, chosen: np.ndarray, room: Room

@@ -107,6 +107,16 @@ class LevelOutcome:
 
 
 @dataclass(frozen=True)
+class Objective:
+    """A linear objective as arrays: a weight per pair, one on the peak utilisation (the
+    fairness goal's variable), and a constant."""
+
+    pairs: np.ndarray
+    peak: int = 0
+    constant: int = 0
+
+
+@dataclass(frozen=True)
 class Budget:
     """One level's allowance: deterministic work (what stops it) and wall seconds (a guard)."""
 
@@ -126,6 +136,9 @@ class LexicographicModel:
         self.rules = rules
         self.model = cp_model.CpModel()
         self.x = [self.model.new_bool_var(f"x{i}") for i in range(len(pairs))]
+        self._x_index = np.array([v.index for v in self.x], dtype=np.int64)
+        """Each pair's variable in the model's proto, for writing hints, objectives and
+        fixings as arrays: a Python call per pair costs seconds at county size."""
         self._one_provider_each()
         self._capacities()
         self._framework_rules()
@@ -246,7 +259,13 @@ class LexicographicModel:
         np.maximum.at(best, self.pairs.package, self.pairs.coefficients(goal))
         return int(best.sum())
 
-    def _tie_break(self, goal: Goal, following: Sequence[Goal]) -> tuple[int, cp_model.LinearExprT]:
+    def _terms(self, goal: Goal) -> Objective:
+        """The goal's objective as arrays."""
+        if goal is Goal.FAIRNESS:
+            return Objective(np.zeros(len(self.pairs), dtype=np.int64), peak=1)
+        return Objective(self.pairs.coefficients(goal).astype(np.int64))
+
+    def _tie_break(self, goal: Goal, following: Sequence[Goal]) -> tuple[int, Objective]:
         """(scale, term): optimising `scale * goal + term` is exactly lexicographic in (goal, next).
 
         The term is the next goal turned to the same sense and kept within [0, R], with
@@ -255,15 +274,16 @@ class LexicographicModel:
         fixed at its optimum leaves the solver little room to repair a poor start. Skipped where
         the scaled objective would not be exact in a double.
         """
+        nothing = Objective(np.zeros(len(self.pairs), dtype=np.int64))
         if not following:
-            return 1, 0
+            return 1, nothing
         after = following[0]
         reach = self.magnitude(after)
         if (reach + 1) * max(self.magnitude(goal), 1) >= EXACT_INTEGER_LIMIT:
-            return 1, 0
-        term = self.objective(after)
+            return 1, nothing
+        term = self._terms(after)
         if (after in MAXIMISED) != (goal in MAXIMISED):
-            term = reach - term
+            term = Objective(-term.pairs, -term.peak, reach)
         return reach + 1, term
 
     def evaluate(self, goal: Goal, chosen: np.ndarray) -> int:
@@ -307,7 +327,7 @@ class LexicographicModel:
             lp_wall = max(budget.wall_s * LP_SHARE, min(LP_FLOOR_S, deadline - time.monotonic()))
             relaxed = self.relaxation.solve(goal, lp_wall, chosen)
             cut_short = relaxed.timed_out
-            self._set_objective(goal, maximise, 1, 0)
+            self._set_objective(goal, maximise)
             if relaxed.x is not None:
                 chosen, rounding_cut = self._better_of(
                     goal, chosen, relaxed.x, budget.wall_s * ROUNDING_SHARE
@@ -372,13 +392,25 @@ class LexicographicModel:
         return LevelOutcome(goal, maximise, value, bound, value == bound, 0.0, hit_wall_clock=True)
 
     def _set_objective(
-        self, goal: Goal, maximise: bool, scale: int, tie_break: cp_model.LinearExprT
+        self, goal: Goal, maximise: bool, scale: int = 1, tie_break: Objective | None = None
     ) -> None:
-        expression = self.objective(goal) * scale + tie_break
-        if maximise:
-            self.model.maximize(expression)
-        else:
-            self.model.minimize(expression)
+        """Optimise `scale * goal + tie_break`, written into the model's proto as arrays (as
+        `CpModel.maximize` would write it: a maximisation is a negated minimisation)."""
+        own = self._terms(goal)
+        term = tie_break or Objective(np.zeros(len(self.pairs), dtype=np.int64))
+        weights = own.pairs * scale + term.pairs
+        peak = own.peak * scale + term.peak
+        sign = -1 if maximise else 1
+        rows = np.flatnonzero(weights)
+        self.model.clear_objective()
+        objective = self.model.proto.objective
+        objective.vars.extend(self._x_index[rows].tolist())
+        objective.coeffs.extend((sign * weights[rows]).tolist())
+        if peak:
+            objective.vars.append(self.peak_utilisation.index)
+            objective.coeffs.append(sign * peak)
+        objective.offset = sign * term.constant
+        objective.scaling_factor = float(sign)
 
     def _rins(
         self,
@@ -498,11 +530,18 @@ class LexicographicModel:
 
     def _fixed_outside(self, free: np.ndarray, plan: np.ndarray) -> cp_model.CpModel:
         """A copy of the model with every pair not `free` fixed to its value in `plan`: CP-SAT's
-        presolve removes them, leaving a small model it searches far better than the whole."""
+        presolve removes them, leaving a small model it searches far better than the whole.
+
+        The fixings are two sums (of the pairs fixed in, equal to their number; of those fixed
+        out, equal to zero), written as arrays: presolve fixes every pair in them at once."""
         neighbourhood = self.model.clone()
-        for i in np.flatnonzero(~free):
-            domain = neighbourhood.proto.variables[self.x[i].index].domain
-            domain[0] = domain[1] = int(plan[i])
+        for value in (1, 0):
+            fixed = self._x_index[~free & (plan == bool(value))]
+            if len(fixed):
+                linear = neighbourhood.proto.constraints.add().linear
+                linear.vars.extend(fixed.tolist())
+                linear.coeffs.extend([1] * len(fixed))
+                linear.domain.extend([value * len(fixed)] * 2)
         return neighbourhood
 
     def _rounded(self, x: np.ndarray, anchor: np.ndarray) -> np.ndarray:
@@ -561,8 +600,9 @@ class LexicographicModel:
         `model` (default: the whole) from the hint `incumbent`."""
         model = model or self.model
         model.clear_hints()
-        for var, value in zip(self.x, incumbent, strict=True):
-            model.add_hint(var, bool(value))
+        hint = model.proto.solution_hint
+        hint.vars.extend(self._x_index.tolist())
+        hint.values.extend(incumbent.astype(np.int64).tolist())
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = budget.wall_s
         solver.parameters.max_deterministic_time = budget.work
@@ -575,7 +615,8 @@ class LexicographicModel:
         work = solver.response_proto.deterministic_time
         incumbent_value = self.evaluate(goal, incumbent)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            found = np.array([solver.boolean_value(v) for v in self.x], dtype=bool)
+            solution = np.fromiter(solver.response_proto.solution, dtype=np.int64)
+            found = solution[self._x_index] > 0
             value = self.evaluate(goal, found)
             if (value >= incumbent_value) if maximise else (value <= incumbent_value):
                 incumbent, incumbent_value = found, value
