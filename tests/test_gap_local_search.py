@@ -1,0 +1,118 @@
+"""The GAP tabu search: feasible, never worse than its start, deterministic, and, inside
+solve_gap, never in the way of the exact optimum.
+
+Instances are small and random, built around a hidden feasible assignment so a feasible start is
+known; optima come from the brute force of test_gap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_gap import brute_force
+
+import allocator.gap as gap_module
+from allocator.gap import GapInstance, check_gap_assignment, gap_cost, solve_gap
+from allocator.gap_local_search import TabuOutcome, iterations_for, tabu_search
+
+
+def packed_instance(
+    rng: np.random.Generator, k: int, m: int, n: int
+) -> tuple[GapInstance, np.ndarray]:
+    """m agents × n jobs, tightly packed around a hidden feasible assignment, which is returned
+    as the start; costs fall as weights rise (as in Chu & Beasley type D), so cheap is heavy."""
+    weight = rng.integers(1, 30, size=(m, n))
+    cost = 40 - weight + rng.integers(-5, 6, size=(m, n))
+    start = rng.integers(0, m, size=n)
+    load = np.bincount(start, weights=weight[start, np.arange(n)], minlength=m).astype(int)
+    capacity = load + rng.integers(0, 6, size=m)
+    return GapInstance(f"packed-{k}", cost, weight, capacity), start
+
+
+def walk(instance: GapInstance, start: np.ndarray, iterations: int, seed: int = 0) -> TabuOutcome:
+    return tabu_search(instance.cost, instance.weight, instance.capacity, start, iterations, seed)
+
+
+def test_walk_is_feasible_and_never_worse_than_its_start() -> None:
+    rng = np.random.default_rng(7)
+    for k in range(30):
+        m, n = int(rng.integers(2, 6)), int(rng.integers(2, 40))
+        instance, start = packed_instance(rng, k, m, n)
+        outcome = walk(instance, start, iterations=300, seed=k)
+        assert check_gap_assignment(instance, outcome.assignment) == [], instance.name
+        assert gap_cost(instance, outcome.assignment) <= gap_cost(instance, start), instance.name
+        assert outcome.iterations == 300 and not outcome.hit_wall_clock
+
+
+def test_walk_repairs_an_overloaded_or_unplaced_start() -> None:
+    """Everything on agent 0, or nothing placed (agent m): any answer must be feasible."""
+    rng = np.random.default_rng(11)
+    repaired = 0
+    for k in range(20):
+        instance, _ = packed_instance(rng, k, 4, 20)
+        for start in (np.zeros(20, dtype=np.int64), np.full(20, 4, dtype=np.int64)):
+            outcome = walk(instance, start, iterations=400, seed=k)
+            if outcome.assignment is not None:
+                repaired += 1
+                assert check_gap_assignment(instance, outcome.assignment) == [], instance.name
+    assert repaired >= 30
+
+
+def test_same_seed_same_walk() -> None:
+    rng = np.random.default_rng(3)
+    instance, start = packed_instance(rng, 0, 6, 60)
+    first, second = (walk(instance, start, iterations=500, seed=5) for _ in range(2))
+    np.testing.assert_array_equal(first.assignment, second.assignment)
+
+
+def test_walk_finds_the_optimum_of_tiny_instances() -> None:
+    rng = np.random.default_rng(2026)
+    for k in range(15):
+        instance, start = packed_instance(rng, k, 3, 6)
+        outcome = walk(instance, start, iterations=500, seed=k)
+        assert gap_cost(instance, outcome.assignment) == brute_force(instance, "min"), instance
+
+
+def test_clock_guard_stops_the_walk_and_says_so() -> None:
+    rng = np.random.default_rng(1)
+    instance, start = packed_instance(rng, 0, 5, 50)
+    outcome = tabu_search(
+        instance.cost, instance.weight, instance.capacity, start, 1000, 0, deadline=0.0
+    )
+    assert outcome.hit_wall_clock and outcome.iterations == 0
+    np.testing.assert_array_equal(outcome.assignment, start)
+
+
+def test_budget_is_a_count_that_falls_with_instance_size() -> None:
+    assert iterations_for(20, 100, 1.0) > iterations_for(20, 200, 1.0) > 0
+    assert abs(iterations_for(20, 200, 2.0) - 2 * iterations_for(20, 200, 1.0)) <= 1
+
+
+@pytest.mark.parametrize("sense", ["min", "max"])
+def test_solve_gap_with_the_walk_still_reaches_the_brute_force_optimum(
+    sense: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first exact solve is skipped, so the walk and the neighbourhood search run before the
+    final exact solve even on these tiny instances; the answer is still the optimum, proved."""
+    solve_exactly, tabu_walk = gap_module._solve_exactly, gap_module._tabu_search
+    exact_solves, walks = [], []
+
+    def skip_first(search: gap_module._Search, *args: object, **kwargs: object) -> float:
+        exact_solves.append(search.value)
+        return solve_exactly(search, *args, **kwargs) if len(exact_solves) > 1 else 0.0
+
+    def counted(search: gap_module._Search, *args: object, **kwargs: object) -> float:
+        walks.append(search.value)
+        return tabu_walk(search, *args, **kwargs)
+
+    monkeypatch.setattr(gap_module, "_solve_exactly", skip_first)
+    monkeypatch.setattr(gap_module, "_tabu_search", counted)
+    rng = np.random.default_rng(99)
+    for k in range(10):
+        instance, _ = packed_instance(rng, k, 3, 6)
+        exact_solves.clear()
+        result = solve_gap(instance, sense, time_limit_s=5)
+        optimum = brute_force(instance, sense)
+        assert result.value == optimum and result.optimal, instance
+        assert check_gap_assignment(instance, result.assignment) == []
+    assert walks
