@@ -58,17 +58,15 @@ class Room:
     """(providers,) left under each provider's weekly cap (huge where uncapped)."""
     lot: np.ndarray
     """(capped lots,)."""
-    lots_of: list[list[int]]
-    """Per provider, the capped lots it belongs to."""
     in_lot: np.ndarray
-    """(providers × capped lots) membership, for checking many providers at once."""
+    """(providers × capped lots): which capped lots each provider belongs to."""
 
     def fits(self, p: int, need: np.ndarray) -> bool:
         minutes = int(need.sum())
         return bool(
             (need <= self.band[p]).all()
             and minutes <= self.total[p]
-            and all(self.lot[n] >= minutes for n in self.lots_of[p])
+            and (self.lot[self.in_lot[p]] >= minutes).all()
         )
 
     def fitting(self, providers: np.ndarray, need: np.ndarray) -> np.ndarray:
@@ -84,7 +82,7 @@ class Room:
         minutes = int(need.sum())
         self.band[p] -= need
         self.total[p] -= minutes
-        self.lot[self.lots_of[p]] -= minutes
+        self.lot[self.in_lot[p]] -= minutes
 
 
 @dataclass(frozen=True)
@@ -123,8 +121,7 @@ class FrameworkRules:
         in_lot = np.zeros((len(band), len(self.lots)), dtype=bool)
         for n, capped in enumerate(self.lots):
             in_lot[capped.providers, n] = True
-        lots_of = [np.flatnonzero(row).tolist() for row in in_lot]
-        return Room(band, total, lot, lots_of, in_lot)
+        return Room(band, total, lot, in_lot)
 
     def rotation_counts(
         self, pairs: PairTable, chosen: np.ndarray, room: Room

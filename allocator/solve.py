@@ -282,7 +282,9 @@ class LexicographicModel:
             return Objective(np.zeros(len(self.pairs), dtype=np.int64), peak=1)
         return Objective(self.pairs.coefficients(goal).astype(np.int64))
 
-    def _tie_break(self, goal: Goal, following: Sequence[Goal]) -> tuple[int, Objective]:
+    def _tie_break(
+        self, goal: Goal, following: Sequence[Goal]
+    ) -> tuple[int, Objective | None]:
         """(scale, term): optimising `scale * goal + term` is exactly lexicographic in (goal, next).
 
         The term is the next goal turned to the same sense and kept within [0, R], with
@@ -291,13 +293,12 @@ class LexicographicModel:
         fixed at its optimum leaves the solver little room to repair a poor start. Skipped where
         the scaled objective would not be exact in a double.
         """
-        nothing = Objective(np.zeros(len(self.pairs), dtype=np.int64))
         if not following:
-            return 1, nothing
+            return 1, None
         after = following[0]
         reach = self.magnitude(after)
         if (reach + 1) * max(self.magnitude(goal), 1) >= EXACT_INTEGER_LIMIT:
-            return 1, nothing
+            return 1, None
         term = self._terms(after)
         if (after in MAXIMISED) != (goal in MAXIMISED):
             term = Objective(-term.pairs, -term.peak, reach)
@@ -414,10 +415,11 @@ class LexicographicModel:
     ) -> None:
         """Optimise `scale * goal + tie_break`, written into the model's proto as arrays (as
         `CpModel.maximize` would write it: a maximisation is a negated minimisation)."""
-        own = self._terms(goal)
-        term = tie_break or Objective(np.zeros(len(self.pairs), dtype=np.int64))
-        weights = own.pairs * scale + term.pairs
-        peak = own.peak * scale + term.peak
+        term = self._terms(goal)
+        weights, peak, constant = term.pairs * scale, term.peak * scale, 0
+        if tie_break is not None:
+            weights = weights + tie_break.pairs
+            peak, constant = peak + tie_break.peak, tie_break.constant
         sign = -1 if maximise else 1
         rows = np.flatnonzero(weights)
         self.model.clear_objective()
@@ -427,7 +429,7 @@ class LexicographicModel:
         if peak:
             objective.vars.append(self.peak_utilisation.index)
             objective.coeffs.append(sign * peak)
-        objective.offset = sign * term.constant
+        objective.offset = sign * constant
         objective.scaling_factor = float(sign)
 
     def _rins(
