@@ -7,10 +7,11 @@ says how much better any plan that does as well on the earlier goals could do on
 
 Rotation rules and fairness are left out of the relaxation: dropping constraints only loosens the
 bound, so it stays valid. Each capacity limit is cut to what whole packages can fill: that keeps
-every plan and drops only fractional points, so it tightens the bound without losing validity. The LP is built from arrays (one sparse matrix) and solved with GLOP, an
-exact simplex. On county-sized books the whole LP takes the simplex minutes, so it is solved by
-sifting: the simplex works on a few pairs per package, and the pairs its prices say would pay are
-added until none would. The bound is computed from the simplex's prices over every pair
+every plan and drops only fractional points, so it tightens the bound without losing validity.
+The LP is built from arrays (one sparse matrix) and solved with GLOP, an exact simplex. On
+county-sized books the whole LP takes the simplex minutes, so it is solved by sifting: the
+simplex works on a few pairs per package, and the pairs its prices say would pay are added until
+none would. The bound is computed from the simplex's prices over every pair
 (Lagrangian duality: any prices give a valid bound), so it holds whatever the solver's
 tolerances, and even when sifting stops on the clock before the last round.
 """

@@ -282,9 +282,7 @@ class LexicographicModel:
             return Objective(np.zeros(len(self.pairs), dtype=np.int64), peak=1)
         return Objective(self.pairs.coefficients(goal).astype(np.int64))
 
-    def _tie_break(
-        self, goal: Goal, following: Sequence[Goal]
-    ) -> tuple[int, Objective | None]:
+    def _tie_break(self, goal: Goal, following: Sequence[Goal]) -> tuple[int, Objective | None]:
         """(scale, term): optimising `scale * goal + term` is exactly lexicographic in (goal, next).
 
         The term is the next goal turned to the same sense and kept within [0, R], with
