@@ -141,3 +141,57 @@ def test_sifting_stopped_by_its_round_cap_is_no_time_out() -> None:
         relaxed = LpRelaxation(pairs, rules).solve(Goal.HOURS_PLACED, 10)
     assert not relaxed.timed_out
     assert relaxed.integer_bound(maximise=True) >= 120  # the true optimum: two of three fit
+
+
+def sifting_book():
+    """Four 45-minute packages; A (rank 1) and B (rank 2) have 90 morning minutes each, and K0
+    has been with B: the optimum places all four, two each."""
+    return scenario(
+        [provider("A", rank=1, morning=90), provider("B", rank=2, morning=90)],
+        [package("K0", minutes=45, current="B")]
+        + [package(f"K{k}", minutes=45) for k in range(1, 4)],
+        policy(),
+    )
+
+
+def test_sifting_starts_people_in_care_with_their_provider_alone() -> None:
+    pairs, rules = pair_table(sifting_book())
+    with (
+        mock.patch.object(lp_bound, "SIFTING_PAIRS", 0),
+        mock.patch.object(lp_bound, "FIRST_PAIRS", 2),
+    ):
+        columns = LpRelaxation(pairs, rules)._first_columns(None)
+
+    in_care = pairs.package == 0
+    assert columns[in_care].tolist() == pairs.is_current[in_care].tolist()
+    assert columns[~in_care].all()  # the waiting packages start with both their providers
+
+
+def test_sifting_one_pair_a_round_still_reaches_the_optimum() -> None:
+    pairs, rules = pair_table(sifting_book())
+    whole = LpRelaxation(pairs, rules).solve(Goal.HOURS_PLACED, 10)
+    with (
+        mock.patch.object(lp_bound, "SIFTING_PAIRS", 0),
+        mock.patch.object(lp_bound, "FIRST_PAIRS", 1),
+        mock.patch.object(lp_bound, "SIFTING_BATCH", 1),
+    ):
+        sifted = LpRelaxation(pairs, rules).solve(Goal.HOURS_PLACED, 10)
+
+    assert whole.integer_bound(maximise=True) == 180
+    assert sifted.integer_bound(maximise=True) == 180
+    assert not sifted.timed_out
+
+
+def test_a_round_adds_the_pairs_that_pay_most_and_none_it_has() -> None:
+    pairs, rules = pair_table(sifting_book())
+    relaxation = LpRelaxation(pairs, rules)
+    objective = pairs.coefficients(Goal.HOURS_PLACED).astype(float)
+    objective[pairs.package == 2] *= 2  # K2 pays twice what the others do at zero prices
+    has = pairs.package == 1
+    duals = np.zeros(relaxation.matrix.shape[0])
+    with mock.patch.object(lp_bound, "SIFTING_BATCH", 2):
+        paying = relaxation._paying(Goal.HOURS_PLACED, objective, duals, has)
+
+    assert paying.sum() == 2
+    assert (pairs.package[paying] == 2).all()  # both of K2's pairs tie as its best
+    assert not (paying & has).any()
