@@ -497,9 +497,12 @@ class LexicographicModel:
         and does better on `goal`: a start far closer to the optimum than search finds alone.
 
         Rounding can drop a package a held level counts (two packages the relaxation splits
-        between the same providers may not both fit whole). Each package dropped is then
-        anchored where the plan has it and the rest rounded again, until none is dropped: at
-        worst every counted package stays where the plan has it, which keeps every held level.
+        between the same providers may not both fit whole), and so fall short of that level.
+        Each package dropped is then anchored where the plan has it and the rest rounded again,
+        until the held levels are kept: at worst every counted package stays where the plan has
+        it, which keeps them all. (A level held as a sum, not package by package, may be kept
+        with packages dropped, so the anchoring stops once the levels are kept, not once no
+        package is dropped.)
         Also returns whether the wall clock (`wall_s`), not the passes, ended the anchoring.
         """
         began = time.monotonic()
@@ -508,14 +511,14 @@ class LexicographicModel:
         cut_short = False
         for _ in range(ROUNDING_PASSES):
             candidate = self._rounded(x, anchor)
-            dropped = self._dropped(counted, candidate)
-            if not dropped.any():
+            kept = not self._breaks_held(candidate)
+            if kept:
                 break
-            anchor |= dropped
+            anchor |= self._dropped(counted, candidate)
             cut_short = time.monotonic() - began > wall_s
             if cut_short:
                 break
-        if dropped.any():
+        if not kept:
             candidate = self._rounded(x, counted)
         candidate = self._homed(candidate, goal)
         if self._breaks_held(candidate) or not self._improves(goal, candidate, chosen):
@@ -606,9 +609,13 @@ class LexicographicModel:
         """A plan from a relaxed solution, each package offered its providers in order of their
         share (then as the cascade would offer them), after the pinned pairs and `anchor`.
 
-        The packages the relaxation places whole go first: together they fit, as they are part
-        of a solution that respects every capacity. Then the rest, those that count towards the
-        levels already held first (in the levels' order), the most fully placed first.
+        The packages that count towards the levels already held go first (in the levels'
+        order), so that the plan keeps those levels; among equals, those the relaxation places
+        whole (together they fit, as they are part of a solution that respects every capacity),
+        then the most fully placed. Measured at 20,000 packages, taking whole packages first
+        whatever they count for left the hours level's rounding dropping held packages pass
+        after pass (32 passes, 10 s); in this order (and with `_better_of` stopping once the
+        held levels are kept) one pass does, in 0.4 s.
         """
         pairs = self.pairs
         share = np.round(x, 6)
@@ -623,7 +630,7 @@ class LexicographicModel:
                 np.maximum.at(worth, pairs.package, self.pairs.coefficients(held))
                 counts.append(-worth)
         whole = fullest >= 1
-        order = np.lexsort((queue_rank, -fullest, *counts[::-1], ~whole)).tolist()
+        order = np.lexsort((queue_rank, -fullest, ~whole, *counts[::-1])).tolist()
         pinned = np.array([k.pinned for k in pairs.scenario.packages], dtype=bool)[pairs.package]
         keys = (pairs.provider, pairs.travel_m, pairs.cascade_step, ~pairs.is_current, -share)
         return place_greedily(pairs, self.rules, pinned | anchor, keys, order)
