@@ -502,7 +502,8 @@ class LexicographicModel:
         until the held levels are kept: at worst every counted package stays where the plan has
         it, which keeps them all. (A level held as a sum, not package by package, may be kept
         with packages dropped, so the anchoring stops once the levels are kept, not once no
-        package is dropped.)
+        package is dropped: at 20,000 packages the hours level's rounding took 32 passes, 10 s,
+        before, and 12 passes, 3.9 s, after.)
         Also returns whether the wall clock (`wall_s`), not the passes, ended the anchoring.
         """
         began = time.monotonic()
@@ -609,13 +610,12 @@ class LexicographicModel:
         """A plan from a relaxed solution, each package offered its providers in order of their
         share (then as the cascade would offer them), after the pinned pairs and `anchor`.
 
-        The packages that count towards the levels already held go first (in the levels'
-        order), so that the plan keeps those levels; among equals, those the relaxation places
-        whole (together they fit, as they are part of a solution that respects every capacity),
-        then the most fully placed. Measured at 20,000 packages, taking whole packages first
-        whatever they count for left the hours level's rounding dropping held packages pass
-        after pass (32 passes, 10 s); in this order (and with `_better_of` stopping once the
-        held levels are kept) one pass does, in 0.4 s.
+        The packages the relaxation places whole go first: together they fit, as they are part
+        of a solution that respects every capacity. Then the rest, those that count towards the
+        levels already held first (in the levels' order), the most fully placed first. (Putting
+        the held levels' packages first of all keeps those levels at the first pass, but
+        rounds worse: at 20,000 packages the urgent level ended 3.0 % from its bound instead of
+        2.4 %, and Rotherham's 3.9 % instead of 1.6 %.)
         """
         pairs = self.pairs
         share = np.round(x, 6)
@@ -630,7 +630,7 @@ class LexicographicModel:
                 np.maximum.at(worth, pairs.package, self.pairs.coefficients(held))
                 counts.append(-worth)
         whole = fullest >= 1
-        order = np.lexsort((queue_rank, -fullest, ~whole, *counts[::-1])).tolist()
+        order = np.lexsort((queue_rank, -fullest, *counts[::-1], ~whole)).tolist()
         pinned = np.array([k.pinned for k in pairs.scenario.packages], dtype=bool)[pairs.package]
         keys = (pairs.provider, pairs.travel_m, pairs.cascade_step, ~pairs.is_current, -share)
         return place_greedily(pairs, self.rules, pinned | anchor, keys, order)
