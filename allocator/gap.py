@@ -499,11 +499,9 @@ def _run_phases(search: _Search, fits: np.ndarray, work: float) -> None:
         return
     start = search.best if search.best is not None or lagrangian is None else lagrangian.rounded
     if start is not None:
-        search_work = work * SEARCH_SHARE
-        if search.value is not None and search.value - search.bound < NEARLY_CLOSED * abs(
-            search.value
-        ):
-            search_work = work * SEARCH_SHARE_WHEN_CLOSE
+        gap = math.inf if search.value is None else search.value - search.bound
+        nearly_closed = gap < NEARLY_CLOSED * abs(search.value or 0)
+        search_work = work * (SEARCH_SHARE_WHEN_CLOSE if nearly_closed else SEARCH_SHARE)
         if search.best is None:
             search_work = (work - used) * SEARCH_SHARE_WHEN_STUCK
         used += _search_rounds(search, start, search_work, work - used)

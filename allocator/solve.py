@@ -531,10 +531,13 @@ class LexicographicModel:
         wherever that provider still has room and the move is no worse for `goal` or any level
         already held.
 
-        A relaxation that is not nudged (a sifted one) moves people it has no reason to move:
-        at 20,000 packages a rounded urgent-hours plan moved 4,000 people where the continuity
-        level, with seconds left, could bring few back. Moves touching a rotation's week-on
-        provider are left alone: its room decides which week-off referrals count."""
+        A relaxation that is not nudged (a sifted one) moves people it has no reason to move,
+        and at county size the continuity level has seconds left to bring them back. Only
+        single moves are undone: at 20,000 packages, of the 4,100 people a rounded urgent-hours
+        plan had moved, about a dozen could go back alone (the rest are swaps and chains, left
+        to the search; starting the relaxation with people at home did far more, see
+        `lp_bound.FIRST_PAIRS`). Moves touching a rotation's week-on provider are left alone:
+        its room decides which week-off referrals count."""
         pairs = self.pairs
         goals = [held for held, _ in self.held] + [goal]
         if Goal.FAIRNESS in goals:  # not a sum over pairs: a move's effect is not its own
