@@ -84,10 +84,6 @@ class Room:
         self.total[p] -= minutes
         self.lot[self.in_lot[p]] -= minutes
 
-    def release(self, p: int, need: np.ndarray) -> None:
-        """Give back what `take` took."""
-        self.take(p, -need)
-
 
 @dataclass(frozen=True)
 class FrameworkRules:

@@ -64,6 +64,12 @@ class PairTable:
         return self.arrays.current[self.package, self.provider]
 
     @cached_property
+    def pinned(self) -> np.ndarray:
+        """The pair's package is pinned (its only eligible pair is its current placement)."""
+        flags = np.array([k.pinned for k in self.scenario.packages], dtype=bool)
+        return flags[self.package]
+
+    @cached_property
     def cascade_step(self) -> np.ndarray:
         """0 for the first step of the package's zone cascade, 1 for the next, and so on."""
         return cascade_steps(self.scenario, self.arrays)[self.package, self.provider]

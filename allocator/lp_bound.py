@@ -101,8 +101,7 @@ class LpRelaxation:
     def __init__(self, pairs: PairTable, rules: FrameworkRules) -> None:
         self.pairs = pairs
         rows, upper = _structural_rows(pairs, rules)
-        pinned = np.array([k.pinned for k in pairs.scenario.packages], dtype=bool)
-        self.x_lower = pinned[pairs.package].astype(float)
+        self.x_lower = pairs.pinned.astype(float)
         self.matrix = rows
         self.upper = _to_common_divisor(rows, upper, self.x_lower > 0)
         self.lower = np.full(len(upper), -np.inf)

@@ -156,8 +156,7 @@ class LexicographicModel:
         for group in np.split(self._x_index, starts[1:]):
             if len(group) > 1:
                 self.model.proto.constraints.add().at_most_one.literals.extend(group.tolist())
-        pinned = np.array([k.pinned for k in self.pairs.scenario.packages], dtype=bool)
-        rows = np.flatnonzero(pinned[self.pairs.package])
+        rows = np.flatnonzero(self.pairs.pinned)
         self._add_sum(self.model, rows, np.ones(len(rows), dtype=np.int64), len(rows), len(rows))
 
     def _add_sum(
@@ -521,50 +520,9 @@ class LexicographicModel:
                 break
         if not kept:
             candidate = self._rounded(x, counted)
-        candidate = self._homed(candidate, goal)
         if self._breaks_held(candidate) or not self._improves(goal, candidate, chosen):
             return chosen, cut_short
         return candidate, cut_short
-
-    def _homed(self, plan: np.ndarray, goal: Goal) -> np.ndarray:
-        """`plan` with the people it moves from their current provider moved back, one by one,
-        wherever that provider still has room and the move is no worse for `goal` or any level
-        already held.
-
-        A relaxation that is not nudged (a sifted one) moves people it has no reason to move,
-        and at county size the continuity level has seconds left to bring them back. Only
-        single moves are undone: at 20,000 packages, of the 4,100 people a rounded urgent-hours
-        plan had moved, about a dozen could go back alone (the rest are swaps and chains, left
-        to the search; starting the relaxation with people at home did far more, see
-        `lp_bound.FIRST_PAIRS`). Moves touching a rotation's week-on provider are left alone:
-        its room decides which week-off referrals count."""
-        pairs = self.pairs
-        goals = [held for held, _ in self.held] + [goal]
-        if Goal.FAIRNESS in goals:  # not a sum over pairs: a move's effect is not its own
-            return plan
-        home = np.full(len(pairs.scenario.packages), -1)
-        home[pairs.package[pairs.is_current]] = np.flatnonzero(pairs.is_current)
-        pinned = np.array([k.pinned for k in pairs.scenario.packages], dtype=bool)
-        away = np.flatnonzero(plan & (home[pairs.package] >= 0) & ~pinned[pairs.package])
-        away = away[~pairs.is_current[away]]
-        back = home[pairs.package[away]]
-        no_worse = ~np.isin(pairs.provider[away], [r.on for r in self.rules.rotations])
-        no_worse &= ~np.isin(pairs.provider[back], [r.on for r in self.rules.rotations])
-        for g in goals:
-            c = pairs.coefficients(g)
-            no_worse &= (c[back] >= c[away]) if g in MAXIMISED else (c[back] <= c[away])
-        homed = plan.copy()
-        room = self.rules.room(pairs, plan)
-        for i, j in zip(away[no_worse].tolist(), back[no_worse].tolist(), strict=True):
-            need = pairs.arrays.need[pairs.package[i]]
-            there, home_provider = int(pairs.provider[i]), int(pairs.provider[j])
-            room.release(there, need)
-            if room.fits(home_provider, need):
-                room.take(home_provider, need)
-                homed[i], homed[j] = False, True
-            else:
-                room.take(there, need)
-        return homed
 
     def _dropped(self, counted: np.ndarray, plan: np.ndarray) -> np.ndarray:
         """The pairs of `counted` whose package `plan` does not place."""
@@ -634,9 +592,8 @@ class LexicographicModel:
                 counts.append(-worth)
         whole = fullest >= 1
         order = np.lexsort((queue_rank, -fullest, *counts[::-1], ~whole)).tolist()
-        pinned = np.array([k.pinned for k in pairs.scenario.packages], dtype=bool)[pairs.package]
         keys = (pairs.provider, pairs.travel_m, pairs.cascade_step, ~pairs.is_current, -share)
-        return place_greedily(pairs, self.rules, pinned | anchor, keys, order)
+        return place_greedily(pairs, self.rules, pairs.pinned | anchor, keys, order)
 
     def _fill(
         self, goal: Goal, chosen: np.ndarray, outcome: LevelOutcome
