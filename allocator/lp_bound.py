@@ -105,6 +105,9 @@ class LpRelaxation:
         self.matrix = rows
         self.upper = _to_common_divisor(rows, upper, self.x_lower > 0)
         self.lower = np.full(len(upper), -np.inf)
+        self.support = np.zeros(len(pairs), dtype=bool)
+        """The pairs the last level's relaxation placed some of, where the next level's sifting
+        starts (see `_first_columns`)."""
 
     def keep_at_least(self, rows: np.ndarray, count: int) -> None:
         """At least `count` of these pairs placed (the move budget, over people's current
@@ -199,6 +202,7 @@ class LpRelaxation:
         used, values, bound = solved
         x = np.zeros(len(self.pairs))
         x[used] = values
+        self.support = x > 0
         return LpOutcome(bound, seconds, x, timed_out=clock)
 
     def first_order_bound(self, goal: Goal, time_limit_s: float) -> LpOutcome:
@@ -222,11 +226,16 @@ class LpRelaxation:
         return LpOutcome(self._dual_bound(goal, duals), seconds, timed_out=stopped)
 
     def _first_columns(self, plan: np.ndarray | None) -> np.ndarray:
-        """The pairs the first round works on: all of them for a small book (see `FIRST_PAIRS`)."""
+        """The pairs the first round works on: all of them for a small book (see `FIRST_PAIRS`).
+
+        A sifted book also starts from the last level's support: the levels hold one another, so
+        the pairs one placed are most of what the next needs. Measured at 20,000 packages, the
+        hours-placed level then reached the same optimum in 4 rounds, 7.9 s, not 7 rounds,
+        13.6 s (starting from every pair the urgent level had ended with: 2 rounds, 11.4 s)."""
         pairs = self.pairs
         if not self.sifted:
             return np.ones(len(pairs), dtype=bool)
-        columns = pairs.is_current | (self.x_lower > 0)
+        columns = pairs.is_current | (self.x_lower > 0) | self.support
         if plan is not None:
             columns |= plan
         order = np.lexsort((pairs.travel_m, pairs.cascade_step, pairs.package))

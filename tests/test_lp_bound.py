@@ -167,6 +167,22 @@ def test_sifting_starts_people_in_care_with_their_provider_alone() -> None:
     assert columns[~in_care].all()  # the waiting packages start with both their providers
 
 
+def test_a_sifted_level_starts_from_the_pairs_the_last_level_placed() -> None:
+    pairs, rules = pair_table(sifting_book())
+    with (
+        mock.patch.object(lp_bound, "SIFTING_PAIRS", 0),
+        mock.patch.object(lp_bound, "FIRST_PAIRS", 1),
+    ):
+        relaxation = LpRelaxation(pairs, rules)
+        first = relaxation._first_columns(None)
+        relaxed = relaxation.solve(Goal.HOURS_PLACED, 10)
+        then = relaxation._first_columns(None)
+
+    placed = relaxed.x > 0
+    assert (placed & ~first).any()  # the optimum needed pairs the first round lacked
+    assert (then == (first | placed)).all()
+
+
 def test_sifting_one_pair_a_round_still_reaches_the_optimum() -> None:
     pairs, rules = pair_table(sifting_book())
     whole = LpRelaxation(pairs, rules).solve(Goal.HOURS_PLACED, 10)
