@@ -37,7 +37,11 @@ def allocate(
         model = LexicographicModel(pairs, rules)
         goals = scenario.policy.goals
         params = params or SolveParams()
-        chosen, outcomes = model.solve(goals, params, chosen, progress, began=began)
+        # Explaining the plan takes about as long as building the model did (measured: 0.9 and
+        # 1.0 s at 20,000 packages, 3.8 and 4.0 s at 50,000), so the search leaves that much.
+        built = time.monotonic() - began
+        deadline = began + params.time_limit_s - built
+        chosen, outcomes = model.solve(goals, params, chosen, progress, deadline=deadline)
         levels = tuple(outcomes)
     explainer = Explainer(pairs, allowed, rules, chosen, strategy)
     return Allocation(

@@ -1,0 +1,63 @@
+"""Rounding a relaxed solution into a plan that keeps the levels already held."""
+
+import numpy as np
+from builders import package, policy, provider, scenario
+from test_property import pair_table
+
+from allocator.policy import Goal
+from allocator.solve import LexicographicModel
+
+
+def split_urgent_model() -> tuple[LexicographicModel, dict[str, int]]:
+    """A has 120 morning minutes, B 60. The urgent U (120) and N (60) can only go to A, M (60)
+    only to B; urgent hours are held at 120, which only U at A gives."""
+    book = scenario(
+        [provider("A", morning=120), provider("B", morning=60)],
+        [
+            package("U", minutes=120, urgency="hospital_discharge", excluded=["B"]),
+            package("N", minutes=60, excluded=["B"]),
+            package("M", minutes=60, excluded=["A"]),
+        ],
+        policy(("urgent_hours", "hours_placed")),
+    )
+    pairs, rules = pair_table(book)
+    model = LexicographicModel(pairs, rules)
+    model._hold(Goal.URGENT_HOURS, 120)
+    ids = [p.id for p in book.packages]
+    return model, {ids[k]: i for i, k in enumerate(pairs.package)}
+
+
+def relaxed(row: dict[str, int]) -> np.ndarray:
+    """The relaxation's vertex: N and M whole, half of U beside N at A."""
+    x = np.zeros(len(row))
+    x[row["U"]], x[row["N"]], x[row["M"]] = 0.5, 1.0, 1.0
+    return x
+
+
+def placed(plan: np.ndarray, row: dict[str, int]) -> set[str]:
+    return {package_id for package_id, i in row.items() if plan[i]}
+
+
+def test_whole_packages_first_drop_the_held_urgent_package_and_held_first_keeps_it() -> None:
+    model, row = split_urgent_model()
+    none = np.zeros(len(row), dtype=bool)
+
+    whole_first = model._rounded(relaxed(row), none)
+    held_first = model._rounded(relaxed(row), none, held_first=True)
+
+    assert placed(whole_first, row) == {"N", "M"}  # U no longer fits beside N
+    assert model._breaks_held(whole_first)
+    assert placed(held_first, row) == {"U", "M"}  # N no longer fits beside U
+    assert not model._breaks_held(held_first)
+
+
+def test_rounding_out_of_time_still_returns_a_plan_that_keeps_the_held_level() -> None:
+    model, row = split_urgent_model()
+    plan = np.zeros(len(row), dtype=bool)
+    plan[row["U"]] = True  # the urgent level's plan: U alone
+
+    rounded, cut_short = model._better_of(Goal.HOURS_PLACED, plan, relaxed(row), wall_s=0.0)
+
+    assert cut_short
+    assert placed(rounded, row) == {"U", "M"}
+    assert model.evaluate(Goal.HOURS_PLACED, rounded) == 180
