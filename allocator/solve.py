@@ -36,10 +36,15 @@ the 2-core reference machine, this leaves the wall-clock limit as a guard that a
 slower still does not reach."""
 
 MIN_LEVEL_WALL_S = 0.5
-"""A level that starts with less wall time than this left, or than the quickest level of the
-same time weight searched so far took, is not searched: at county size the relaxation's floor
-and the model's copy and presolve alone take seconds, so searching it would overrun the limit
-(measured at 20,000 packages: the last level started with 0.5 s left and took 1.3 s)."""
+"""A level that starts with less wall time than this left is not searched."""
+
+SEARCH_SETUP_S_PER_PAIR = 1e-5
+"""Wall time CP-SAT takes per eligible pair to load and presolve the model before it searches
+(measured on the county preset: 2.4 s at 20,000 packages, 242,255 pairs; 11.6 s at 50,000,
+1,464,774 pairs). A search given less wall time than that would find nothing and overrun the
+limit, so it is not started, nor is a level with less time left in all (its relaxation and
+rounding alone would overrun: at 20,000 packages the last level started with 0.5 s left and
+took 1.3 s)."""
 
 MIN_LEVEL_WORK = 0.5
 """Work every level gets even when earlier levels overran theirs (CP-SAT stops a little after
@@ -67,9 +72,10 @@ ROUNDING_PASSES = 32
 """Roundings of a relaxed solution, each anchoring the held packages the last one dropped,
 before anchoring them all."""
 
-ROUNDING_SHARE = 0.2
+ROUNDING_SHARE = 0.3
 """Most of a level's wall time those roundings may take (a pass is a greedy over every package:
-about 0.4 s at 20,000 packages)."""
+0.25-0.4 s at 20,000 packages, where the hours level's 12 passes took 2.6-3.8 s against 3.2 s
+allowed at 0.2, and cut short it ended 0.87 % from its bound instead of 0.57 %)."""
 
 WHOLE = 1e-6
 """A pair the relaxation sets within this of 1 (or of 0) counts as placed (or not)."""
@@ -154,6 +160,7 @@ class LexicographicModel:
         """Levels solved so far, with the values every later plan must keep."""
         self.least_kept = 0
         """People every plan keeps with their current provider (the move budget)."""
+        self.search_setup_s = len(pairs) * SEARCH_SETUP_S_PER_PAIR
 
     def _one_provider_each(self) -> None:
         starts = np.flatnonzero(np.diff(self.pairs.package, prepend=-1))
@@ -329,9 +336,6 @@ class LexicographicModel:
         outcomes: list[LevelOutcome] = []
         deadline = time.monotonic() + params.time_limit_s if deadline is None else deadline
         work_left = params.time_limit_s * WORK_PER_SECOND
-        quickest: dict[int, float] = {}
-        """Per time weight, the quickest level searched with that weight: the least a level
-        with the same share takes, copy and presolve included."""
         for level, goal in enumerate(goals):
             if progress:
                 progress(level, len(goals), goal)
@@ -347,8 +351,7 @@ class LexicographicModel:
                 outcomes.append(_proved(goal, maximise, value, 0.0))
                 self._hold(goal, value)
                 continue
-            level_began = time.monotonic()
-            if deadline - level_began < max(MIN_LEVEL_WALL_S, quickest.get(weights[0], 0.0)):
+            if deadline - time.monotonic() < max(MIN_LEVEL_WALL_S, self.search_setup_s):
                 outcome = self._unsearched(goal, maximise, chosen)
                 outcomes.append(outcome)
                 self._hold(goal, outcome.value)
@@ -378,6 +381,8 @@ class LexicographicModel:
                     )
                 if self.relaxation.sifted and budget.work < MIN_LEVEL_WORK:
                     outcome = self._unsearched(goal, maximise, chosen, late=False)
+                elif budget.wall_s < self.search_setup_s:
+                    outcome = self._unsearched(goal, maximise, chosen)
                 else:
                     scale, tie_break = self._tie_break(goal, goals[level + 1 : level + 2])
                     self._set_objective(goal, maximise, scale, tie_break)
@@ -392,8 +397,6 @@ class LexicographicModel:
                 outcome = dataclasses.replace(outcome, hit_wall_clock=True)
             outcomes.append(outcome)
             self._hold(goal, outcome.value)
-            took = time.monotonic() - level_began
-            quickest[weights[0]] = min(quickest.get(weights[0], took), took)
         return chosen, outcomes
 
     def _limit_moves(self, start: np.ndarray) -> None:
@@ -424,8 +427,9 @@ class LexicographicModel:
     ) -> LevelOutcome:
         """A level not searched whole: the plan's value, with only a bound that needs no solve.
 
-        Either reached after the time limit (`late`), so the solve ends on time rather than
-        seconds late per level, or, on a county-sized book, with its work spent searching around
+        Either out of time (`late`: reached after the limit, or with less of its share left
+        than CP-SAT's setup takes), so the solve ends on time rather than seconds late per
+        level, or, on a county-sized book, with its work spent searching around
         the relaxation: a search of the whole with the floor of work left then gets only the
         model's copy and presolve (measured at 20,000 packages: 4 s a level, finding nothing;
         on a small book that floor still proves or improves a level, and costs little)."""
@@ -484,7 +488,7 @@ class LexicographicModel:
             neighbourhood = self._fixed_outside(~(agree_in | agree_out), chosen)
             wall = budget.wall_s - (time.monotonic() - began)
             round_budget = Budget(min(budget.work - used, RINS_ROUND_WORK), wall)
-            if wall <= 0:
+            if wall < max(self.search_setup_s, 1e-3):
                 return chosen, used, True
             before = self.evaluate(goal, chosen)
             chosen, outcome, work = self._solve_level(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from unittest import mock
 
 import pytest
 from builders import (
@@ -29,6 +30,7 @@ from builders import (
     visit,
 )
 
+from allocator import solve as solve_module
 from allocator.allocate import allocate
 from allocator.kpis import compute_kpis
 from allocator.solve import SolveParams
@@ -863,3 +865,19 @@ def test_a_solve_out_of_time_keeps_the_cascades_plan_and_says_so():
     for level in allocation.levels:
         assert level.hit_wall_clock or (level.optimal and level.seconds == 0.0)
         assert (level.bound >= level.value) if level.maximise else (level.bound <= level.value)
+
+
+def test_no_search_starts_with_less_time_left_than_cp_sats_setup_takes():
+    # Setup priced at 100 s a pair: a 5 s limit leaves no level time for it, so the plan is the
+    # cascade's and CP-SAT is never called, where with no such price it places L.
+    book = blocking_scenario()
+    with (
+        mock.patch.object(solve_module, "SEARCH_SETUP_S_PER_PAIR", 100.0),
+        mock.patch.object(solve_module.LexicographicModel, "_solve_level") as search,
+    ):
+        starved = allocate(book, OPTIMISE, SolveParams(time_limit_s=5.0))
+
+    search.assert_not_called()
+    assert starved.assignment == solve(book, CASCADE).assignment
+    assert "L" not in starved.assignment and "L" in solve(book).assignment
+    assert all(level.hit_wall_clock or level.optimal for level in starved.levels)
