@@ -42,8 +42,9 @@ def test_whole_packages_first_drop_the_held_urgent_package_and_held_first_keeps_
     model, row = split_urgent_model()
     none = np.zeros(len(row), dtype=bool)
 
-    whole_first = model._rounded(relaxed(row), none)
-    held_first = model._rounded(relaxed(row), none, held_first=True)
+    x = relaxed(row)
+    whole_first = model._rounded(x, none, model._rounding_order(x))
+    held_first = model._rounded(x, none, model._rounding_order(x, held_first=True))
 
     assert placed(whole_first, row) == {"N", "M"}  # U no longer fits beside N
     assert model._breaks_held(whole_first)
