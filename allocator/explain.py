@@ -12,11 +12,17 @@ import numpy as np
 
 from allocator.eligibility import CAPACITY, RULES, ZONE, Eligibility
 from allocator.framework_rules import FrameworkRules
-from allocator.goals import PREFERENCES, PairTable, preference_matrix, preferences_requested
+from allocator.goals import (
+    FAIRNESS_SCALE,
+    PREFERENCES,
+    PairTable,
+    preference_matrix,
+    preferences_requested,
+)
 from allocator.model import BANDS, CarePackage, Provider
 from allocator.policy import Goal
 from allocator.result import Placement, Strategy, Unplaced
-from allocator.solve import FAIRNESS_SCALE, peak_utilisation
+from allocator.solve import peak_utilisation
 
 _PREFERENCE_MISSING = {
     "gender": "cannot guarantee a {gender} carer",

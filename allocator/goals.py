@@ -21,6 +21,9 @@ from allocator.scenario import Scenario
 MAXIMISED: frozenset[Goal] = frozenset(
     {Goal.EXISTING_CARE, Goal.URGENT_HOURS, Goal.HOURS_PLACED, Goal.CONTINUITY, Goal.PREFERENCES}
 )
+FAIRNESS_SCALE = 1000
+"""Fairness is measured in per-mille of a provider's weekly capacity."""
+
 SEPARABLE: tuple[Goal, ...] = tuple(g for g in Goal if g is not Goal.FAIRNESS)
 
 
