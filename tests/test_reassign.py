@@ -1,15 +1,20 @@
 """Shifts and swaps of placed packages: better on the goal, never worse on what is held."""
 
+import dataclasses
+from unittest import mock
+
 import numpy as np
-from builders import package, provider, scenario
+from builders import package, policy, provider, scenario
 from hypothesis import given
 from test_property import SETTINGS, framework_books, pair_table
 
+from allocator import lp_bound
 from allocator.cascade import cascade_allocation
 from allocator.goals import MAXIMISED
+from allocator.lp_bound import LpRelaxation
 from allocator.policy import Goal, Policy, Rotation
 from allocator.reassign import REASSIGNABLE, Held, Reassignment
-from allocator.solve import LexicographicModel, peak_utilisation
+from allocator.solve import LexicographicModel, SolveParams, peak_utilisation
 from allocator.validate import check_allocation
 
 PLACEMENT = (Goal.EXISTING_CARE, Goal.URGENT_HOURS, Goal.HOURS_PLACED)
@@ -104,6 +109,36 @@ def test_a_rotation_keeps_the_week_on_providers_share_however_much_cheaper_the_o
     week_on = Rotation(zone="North", on="A", off="B", share=1.0)
     rules = Policy.model_validate({**book.policy.model_dump(), "rotations": [week_on]})
     assert improved(scenario(providers, packages, rules), {"N": "A"}, Goal.COST) == {"N": "A"}
+
+
+def test_a_sifted_level_too_short_for_its_relaxation_moves_and_swaps_instead():
+    """On a county-sized (sifted) book whose last relaxation took longer than the continuity
+    level's share, that level's relaxation is not started, and the swap still takes J home.
+    U (only at A, which is full) keeps the hours level from being proved without a relaxation."""
+    book = scenario(
+        [provider("A", morning=60), provider("B", morning=60, north_of_home=0.05)],
+        [package("J", current="A"), package("K"), package("U", excluded=["B"])],
+        policy(("hours_placed", "continuity")),
+    )
+    pairs, rules = pair_table(book)
+    relaxed: list[Goal] = []
+    original = LpRelaxation.solve
+
+    def slow(self, goal, *args, **kwargs):
+        relaxed.append(goal)
+        return dataclasses.replace(original(self, goal, *args, **kwargs), seconds=1e6)
+
+    model = LexicographicModel(pairs, rules)
+    start = plan_of(book, pairs, {"J": "B", "K": "A"})
+    with (
+        mock.patch.object(lp_bound, "SIFTING_PAIRS", 0),
+        mock.patch.object(LpRelaxation, "solve", slow),
+    ):
+        plan, outcomes = model.solve(book.policy.goals, SolveParams(time_limit_s=10), start)
+
+    assert relaxed == [Goal.HOURS_PLACED]
+    assert placements(book, pairs, plan) == {"J": "A", "K": "B"}
+    assert [o.value for o in outcomes] == [120, 1]
 
 
 @SETTINGS
