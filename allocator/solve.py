@@ -373,11 +373,12 @@ class LexicographicModel:
                 and self.relaxation.sifted
                 and budget.wall_s * LP_SHARE < relaxation_s
             )
+            moves_cut = False
             if goal in REASSIGNABLE and deadline > time.monotonic():
                 wall = min(
                     budget.wall_s * (REASSIGN_SHARE if relax else 1), deadline - time.monotonic()
                 )
-                chosen, _ = self._reassigned(goal, chosen, wall)
+                chosen, moves_cut = self._reassigned(goal, chosen, wall)
             if not relax or deadline - time.monotonic() < max(
                 MIN_LEVEL_WALL_S, self.search_setup_s
             ):
@@ -387,7 +388,7 @@ class LexicographicModel:
                 continue
             lp_wall = max(budget.wall_s * LP_SHARE, min(LP_FLOOR_S, deadline - time.monotonic()))
             relaxed = self.relaxation.solve(goal, lp_wall, chosen)
-            cut_short = relaxed.timed_out
+            cut_short = moves_cut or relaxed.timed_out
             if not relaxed.timed_out:
                 relaxation_s = relaxed.seconds
             self._set_objective(goal, maximise)
