@@ -126,8 +126,9 @@ def peak_rss_mb() -> float:
 
 
 def _figures(scenario: Scenario, plan: Plan) -> dict[str, Any]:
-    """What the plan places (minutes, urgent minutes, people already in care) and how many hard
-    rules it breaks, counted the same way for every solver."""
+    """What the plan places (minutes, urgent minutes, people already in care), how many people
+    it keeps with their current provider, what it costs a week at the providers' zone rates,
+    and how many hard rules it breaks, counted the same way for every solver."""
     urgent = set(scenario.policy.urgent)
     placed = [scenario.package_by_id[k] for k in plan.assignment]
     record = asdict(plan)
@@ -139,6 +140,18 @@ def _figures(scenario: Scenario, plan: Plan) -> dict[str, Any]:
             k.carer_minutes_per_week for k in placed if k.urgency in urgent
         ),
         "existing_placed": sum(k.current_provider is not None for k in placed),
+        "kept_with_current": sum(
+            scenario.package_by_id[k].current_provider == p for k, p in plan.assignment.items()
+        ),
+        "cost_pence": sum(
+            round(
+                100
+                * k.carer_minutes_per_week
+                * scenario.provider_by_id[p].rate_in(k.zone or "")
+                / 60
+            )
+            for k, p in ((scenario.package_by_id[k], p) for k, p in plan.assignment.items())
+        ),
         "violations": len(check_allocation(scenario, plan.assignment)),
     }
 

@@ -84,6 +84,10 @@ class Row:
     """People already in care with some provider: the optimiser's first goal keeps them placed;
     the plain model is free to drop them for more hours."""
     existing_placed: int | None = None
+    kept_with_current: int | None = None
+    """People in care the plan keeps with their current provider (the continuity goal)."""
+    cost_gbp_per_week: float | None = None
+    """At each provider's rate for the package's zone."""
     lp_bound_hours: float | None = None
     """No plan can place more: the hours-placed LP relaxation with nothing held."""
     gap_to_lp_pct: float | None = None
@@ -179,8 +183,15 @@ def _lp_bound(folder: Path, time_limit_s: float) -> tuple[int | None, int | None
 def _fill(row: Row, record: dict[str, Any], bound_minutes: int | None) -> None:
     """The row's figures from a run's record, with the gap to the size's LP bound."""
     copied = ("providers", "status", "wall_s", "load_s", "peak_rss_mb", "reproducible")
-    for name in (*copied, "existing_packages", "existing_placed", "violations"):
+    for name in (
+        *copied,
+        "existing_packages",
+        "existing_placed",
+        "kept_with_current",
+        "violations",
+    ):
         setattr(row, name, record[name])
+    row.cost_gbp_per_week = round(record["cost_pence"] / 100, 2)
     row.pairs = record.get("pairs") or row.pairs
     row.placed_hours = round(record["placed_minutes"] / 60, 2)
     row.urgent_placed_hours = round(record["urgent_placed_minutes"] / 60, 2)
@@ -248,6 +259,8 @@ COLUMNS = (
     ("urgent_placed_hours", "urgent h", "{:,.0f}"),
     ("existing_placed", "existing placed", "{:,}"),
     ("existing_packages", "of existing", "{:,}"),
+    ("kept_with_current", "kept with provider", "{:,}"),
+    ("cost_gbp_per_week", "£ a week", "{:,.0f}"),
     ("lp_bound_hours", "LP bound h", "{:,.0f}"),
     ("gap_to_lp_pct", "gap to LP %", "{:.2f}"),
     ("hours_level_gap_pct", "hours level gap %", "{:.2f}"),
