@@ -19,7 +19,7 @@ from ortools.sat.python import cp_model
 from allocator.cascade import place_greedily, queue_order
 from allocator.framework_rules import SHARE_SCALE, FrameworkRules, RotationRule
 from allocator.goals import FAIRNESS_SCALE, MAXIMISED, PairTable
-from allocator.lp_bound import LpRelaxation
+from allocator.lp_bound import LpOutcome, LpRelaxation
 from allocator.model import BANDS
 from allocator.policy import Goal
 from allocator.reassign import REASSIGNABLE, Held, Reassignment
@@ -378,7 +378,7 @@ class LexicographicModel:
                 self._hold(goal, outcome.value)
                 continue
             lp_wall = max(budget.wall_s * LP_SHARE, min(LP_FLOOR_S, deadline - time.monotonic()))
-            relaxed = self.relaxation.solve(goal, lp_wall, chosen)
+            relaxed, guide = self._relaxations(goal, lp_wall, chosen)
             cut_short = moves_cut or relaxed.timed_out
             if not relaxed.timed_out:
                 relaxation_s = relaxed.seconds
@@ -394,7 +394,6 @@ class LexicographicModel:
             else:
                 if relaxed.x is not None:
                     rins = Budget(budget.work * RINS_SHARE, budget.wall_s * RINS_SHARE)
-                    guide = self._rins_guide(goal, relaxed.x, chosen, budget.wall_s * LP_SHARE)
                     chosen, work, rins_cut = self._rins(guide, goal, maximise, rins, params, chosen)
                     cut_short |= rins_cut
                     work_left -= work
@@ -551,19 +550,31 @@ class LexicographicModel:
                 break
         return chosen, used, cut_short
 
-    def _rins_guide(
-        self, goal: Goal, nudged: np.ndarray, chosen: np.ndarray, wall_s: float
-    ) -> np.ndarray:
-        """The relaxed solution to search around: the simplex's own vertex, without the nudge.
+    def _relaxations(
+        self, goal: Goal, wall_s: float, chosen: np.ndarray
+    ) -> tuple[LpOutcome, np.ndarray]:
+        """The level's relaxation (its bound, and the solution the plan is rounded from), and
+        the relaxed solution RINS searches around: the simplex's own vertex, without the nudge.
 
         The nudged vertex keeps people where the plan has them, which makes a good rounded
         plan but a narrow neighbourhood: measured on the Rotherham example at 60 s, urgent
-        hours reached 966 around the plain vertex and 728 around the nudged one. A sifted
-        (county-sized) relaxation is never nudged."""
-        if self.relaxation.sifted or goal is Goal.CONTINUITY:  # continuity is never nudged
-            return nudged
+        hours reached 966 around the plain vertex and 728 around the nudged one. The plain one
+        is solved first, being the quicker (Rotherham's hours level: 0.5 s against 1.5 s), so
+        a limit too short for the nudged one still leaves the level a bound and a solution to
+        round. A sifted (county-sized) relaxation is never nudged, nor is continuity."""
+        if self.relaxation.sifted or goal is Goal.CONTINUITY:
+            relaxed = self.relaxation.solve(goal, wall_s, chosen)
+            return relaxed, relaxed.x
         plain = self.relaxation.solve(goal, wall_s, chosen, nudge=False)
-        return nudged if plain.x is None else plain.x
+        nudged = self.relaxation.solve(goal, wall_s, chosen)
+        bounds = [o.value for o in (plain, nudged) if o.value is not None]
+        tightest = (min if goal in MAXIMISED else max)(bounds) if bounds else None
+        relaxed = dataclasses.replace(
+            nudged if nudged.x is not None else plain,
+            value=tightest,
+            timed_out=plain.timed_out or nudged.timed_out,
+        )
+        return relaxed, plain.x if plain.x is not None else relaxed.x
 
     def _better_of(
         self, goal: Goal, chosen: np.ndarray, x: np.ndarray, wall_s: float

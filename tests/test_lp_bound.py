@@ -9,6 +9,7 @@ from test_property import pair_table
 from allocator import lp_bound
 from allocator.lp_bound import LpOutcome, LpRelaxation
 from allocator.policy import Goal
+from allocator.solve import LexicographicModel
 
 
 def test_a_knapsack_the_relaxation_cannot_close_gives_the_fractional_bound() -> None:
@@ -211,3 +212,23 @@ def test_a_round_adds_the_pairs_that_pay_most_and_none_it_has() -> None:
     assert paying.sum() == 2
     assert (pairs.package[paying] == 2).all()  # both of K2's pairs tie as its best
     assert not (paying & has).any()
+
+
+def test_a_level_whose_nudged_relaxation_runs_out_of_time_keeps_the_plain_ones_bound() -> None:
+    # The plain relaxation is solved first: when the clock stops the nudged one, the level
+    # still has the plain one's bound and solution, and is marked as stopped by the clock.
+    book = scenario([provider("A", morning=90)], [package("K1"), package("K2", minutes=45)])
+    pairs, rules = pair_table(book)
+    model = LexicographicModel(pairs, rules)
+    solve = LpRelaxation.solve
+
+    def nudged_out_of_time(self, goal, wall_s, plan=None, nudge=True):
+        if nudge:
+            return LpOutcome(None, wall_s, timed_out=True)
+        return solve(self, goal, wall_s, plan, nudge)
+
+    with mock.patch.object(LpRelaxation, "solve", nudged_out_of_time):
+        relaxed, guide = model._relaxations(Goal.HOURS_PLACED, 10, np.zeros(len(pairs), bool))
+
+    assert relaxed.value == 90 and relaxed.timed_out
+    assert np.array_equal(relaxed.x, guide) and np.isclose(guide @ pairs.minutes, 90)
