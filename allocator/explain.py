@@ -16,13 +16,13 @@ from allocator.goals import (
     FAIRNESS_SCALE,
     PREFERENCES,
     PairTable,
+    peak_utilisation,
     preference_matrix,
     preferences_requested,
 )
 from allocator.model import BANDS, CarePackage, Provider
 from allocator.policy import Goal
 from allocator.result import Placement, Strategy, Unplaced
-from allocator.solve import peak_utilisation
 
 _PREFERENCE_MISSING = {
     "gender": "cannot guarantee a {gender} carer",

@@ -27,6 +27,25 @@ FAIRNESS_SCALE = 1000
 SEPARABLE: tuple[Goal, ...] = tuple(g for g in Goal if g is not Goal.FAIRNESS)
 
 
+def per_mille(load: np.ndarray, capacity: np.ndarray | int) -> np.ndarray:
+    """Load in per-mille of (positive) capacity, rounded up as the model's fairness goal does."""
+    return np.ceil(load * FAIRNESS_SCALE / capacity - 1e-9)
+
+
+def peak_utilisation(pairs: PairTable, chosen: np.ndarray) -> int:
+    """Highest provider load in per-mille of weekly capacity, rounded up as the model does."""
+    load = np.bincount(
+        pairs.provider[chosen],
+        weights=pairs.minutes[chosen],
+        minlength=len(pairs.scenario.providers),
+    )
+    capacity = pairs.arrays.capacity.sum(axis=1)
+    with_capacity = capacity > 0
+    if not with_capacity.any():
+        return 0
+    return int(per_mille(load[with_capacity], capacity[with_capacity]).max(initial=0))
+
+
 @dataclass(frozen=True)
 class PairTable:
     """The eligible pairs with every per-pair quantity the model, explanations and reports use."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from allocator.framework_rules import FrameworkRules
-from allocator.goals import FAIRNESS_SCALE, MAXIMISED, PairTable
+from allocator.goals import MAXIMISED, PairTable, per_mille
 from allocator.policy import Goal
 
 REASSIGNABLE: frozenset[Goal] = frozenset(
@@ -109,7 +109,7 @@ class Reassignment:
         return rows[np.argsort(-gain, kind="stable")]
 
     def _try(self, r: int, worth: np.ndarray) -> bool:
-        """Move package r's package to r's provider, alone or swapping with one there."""
+        """Move pair r's package to r's provider, alone or swapping with one placed there."""
         pairs = self.pairs
         j = int(pairs.package[r])
         a = int(self.at[j])
@@ -120,10 +120,11 @@ class Reassignment:
             self._apply(r, a)
             return True
         partners = np.fromiter(self.members[q], dtype=np.int64, count=len(self.members[q]))
-        there, back = self.at[partners], self.pair_of[partners, p]
+        back = self.pair_of[partners, p]
+        partners, back = partners[back >= 0], back[back >= 0]  # those eligible with p
+        there = self.at[partners]
         gain = worth[r] - worth[a] + worth[back] - worth[there]
-        ok = (back >= 0) & (gain > 0)
-        ok[ok] &= ~self.frozen[there[ok]] & ~self.frozen[back[ok]]
+        ok = (gain > 0) & ~self.frozen[there] & ~self.frozen[back]
         partners, there, back, gain = partners[ok], there[ok], back[ok], gain[ok]
         if not len(partners):
             return False
@@ -188,8 +189,7 @@ class Reassignment:
         """Whether `provider` at each of these loads stays within a held fairness peak."""
         if self.peak is None or self.capacity[provider] <= 0:
             return np.ones(len(load), dtype=bool)
-        per_mille = np.ceil(load * FAIRNESS_SCALE / self.capacity[provider] - 1e-9)
-        return per_mille <= self.peak
+        return per_mille(load, self.capacity[provider]) <= self.peak
 
     def _apply(self, r: int, a: int) -> None:
         """Move pair a's package to pair r (same package), updating room, slack and loads."""

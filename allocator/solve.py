@@ -18,7 +18,7 @@ from ortools.sat.python import cp_model
 
 from allocator.cascade import place_greedily, queue_order
 from allocator.framework_rules import SHARE_SCALE, FrameworkRules, RotationRule
-from allocator.goals import FAIRNESS_SCALE, MAXIMISED, PairTable
+from allocator.goals import FAIRNESS_SCALE, MAXIMISED, PairTable, peak_utilisation
 from allocator.lp_bound import LpOutcome, LpRelaxation
 from allocator.model import BANDS
 from allocator.policy import Goal
@@ -81,13 +81,14 @@ REASSIGN_SHARE = 0.3
 REASSIGN_TRIES_PER_SECOND = 5_000
 """Moves tried per second of that share: the budget that stops the shifts and swaps, so their
 plan does not depend on the machine's load. A try takes 30-90 µs on the 2-core reference
-machine (more where providers hold more packages: 80 µs at Rotherham's cost level, where at
-10,000 a second the clock cut one run short), so this stops them at about half their share.
+machine (34 µs at 20,000 packages' cascade level; at least 80 µs at Rotherham's cost level,
+where at 10,000 a second the moves took 1.84 s of a 2.27 s share), so this stops them at about
+half their share.
 """
 
 MIN_REASSIGN_TRIES = 2_000
-"""Tries every level gets, however short its share: enough for a first pass over the wishes of
-a council of a few thousand packages."""
+"""Tries every level gets, however short its share, so that one reached with only a moment
+left still tries its best moves."""
 
 WHOLE = 1e-6
 """A pair the relaxation sets within this of 1 (or of 0) counts as placed (or not)."""
@@ -796,18 +797,3 @@ def _trivial_bound(model: LexicographicModel, goal: Goal, maximise: bool) -> int
         np.maximum.at(best, model.pairs.package, coefficients)
         return int(best.sum())
     return 0
-
-
-def peak_utilisation(pairs: PairTable, chosen: np.ndarray) -> int:
-    """Highest provider load in per-mille of weekly capacity, rounded up as the model does."""
-    load = np.bincount(
-        pairs.provider[chosen],
-        weights=pairs.minutes[chosen],
-        minlength=len(pairs.scenario.providers),
-    )
-    capacity = pairs.arrays.capacity.sum(axis=1)
-    with_capacity = capacity > 0
-    if not with_capacity.any():
-        return 0
-    per_mille = np.ceil(load[with_capacity] * FAIRNESS_SCALE / capacity[with_capacity] - 1e-9)
-    return int(per_mille.max(initial=0))

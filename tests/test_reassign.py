@@ -10,11 +10,11 @@ from test_property import SETTINGS, framework_books, pair_table
 
 from allocator import lp_bound
 from allocator.cascade import cascade_allocation
-from allocator.goals import MAXIMISED
+from allocator.goals import MAXIMISED, peak_utilisation
 from allocator.lp_bound import LpRelaxation
 from allocator.policy import Goal, Policy, Rotation
 from allocator.reassign import REASSIGNABLE, Held, Reassignment
-from allocator.solve import LexicographicModel, SolveParams, peak_utilisation
+from allocator.solve import LexicographicModel, SolveParams
 from allocator.validate import check_allocation
 
 PLACEMENT = (Goal.EXISTING_CARE, Goal.URGENT_HOURS, Goal.HOURS_PLACED)
