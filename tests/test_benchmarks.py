@@ -12,7 +12,11 @@ from types import ModuleType
 import pandas as pd
 import pytest
 
+from allocator.allocate import allocate
 from allocator.io.scenario_files import load_scenario
+from allocator.policy import Goal
+from allocator.result import Strategy
+from allocator.solve import SolveParams
 from allocator.validate import check_allocation
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -26,6 +30,9 @@ OURS_ONLY = {
     "cost_level_bound_gbp",
     "cost_level_gap_pct",
     "levels_gap_pct",
+    "cost_audit_gap_pct",
+    "cost_audit_s",
+    "cost_audit_timed_out",
 }
 
 
@@ -51,7 +58,7 @@ def test_a_tiny_scale_curve_has_complete_rows_and_no_plan_beyond_the_lp_bound(
     benchmarks, tmp_path: Path
 ) -> None:
     scale_curve, _ = benchmarks
-    rows = scale_curve.measure_size(TINY, TIME_LIMIT_S, 1, tmp_path)
+    rows = scale_curve.measure_size(TINY, TIME_LIMIT_S, 1, tmp_path, audit_limit_s=30.0)
     assert [row.solver for row in rows] == list(scale_curve.SOLVERS)
     for row in rows:
         values = vars(row)
@@ -61,6 +68,7 @@ def test_a_tiny_scale_curve_has_complete_rows_and_no_plan_beyond_the_lp_bound(
         assert row.packages == TINY and row.violations == 0
         assert row.gap_to_lp_pct >= 0 and row.placed_hours <= row.lp_bound_hours
         assert row.hours_level_gap_pct is None or row.hours_level_gap_pct >= 0
+        assert row.cost_audit_gap_pct is None or row.cost_audit_gap_pct >= 0
 
     out = tmp_path / "curve.csv"
     record = {"date": "today", "machine": "this one", "command": "test", "ortools": "x"}
@@ -72,6 +80,23 @@ def test_a_tiny_scale_curve_has_complete_rows_and_no_plan_beyond_the_lp_bound(
     assert list(table["packages"]) == [TINY - 1] * 3 + [TINY] * 3
     assert list(table["solver"]) == list(scale_curve.SOLVERS) * 2
     assert set(record) <= set(table.columns)
+
+
+def test_the_cost_audit_bounds_the_plan_at_least_as_tightly_as_the_solve_did(
+    benchmarks,
+) -> None:
+    # The audit holds each earlier level at what the final plan achieves, which later levels'
+    # moves can only have improved on the values the solve held: a smaller set of plans, so a
+    # bound no lower than the solve's own, and never above the plan's cost.
+    run_one = importlib.import_module("benchmarks.run_one")
+    scenario = load_scenario(REPO_ROOT / "data" / "examples" / "small_council")
+    allocation = allocate(scenario, Strategy.OPTIMISE, SolveParams(time_limit_s=5.0))
+    audit = run_one.cost_audit(scenario, allocation.assignment, 30.0)
+    [cost] = [level for level in allocation.levels if level.goal is Goal.COST]
+
+    assert not audit["cost_audit_timed_out"]
+    assert audit["cost_audit_value_pence"] <= cost.value
+    assert cost.bound <= audit["cost_audit_bound_pence"] <= audit["cost_audit_value_pence"]
 
 
 def test_a_run_that_dies_is_reported_with_its_error(benchmarks, tmp_path: Path) -> None:
