@@ -31,7 +31,10 @@ WORK_PER_SECOND = 0.2
 """CP-SAT deterministic work units budgeted per second of the time limit. Search stops on work,
 not on the clock, so its answer does not depend on machine load; at about 0.8 units a second on
 the 2-core reference machine, this leaves the wall-clock limit as a guard that a machine 60 %
-slower still does not reach."""
+slower still does not reach. Not on a county-sized book: CP-SAT's first batch of interleaved
+tasks cannot be cut and outruns a small budget (at 20,000 packages the urgent level's RINS
+round, budgeted 2.8 units, used 8.2-9.5 in the 13 s its share allowed), so the clock stops
+those searches, and the level says so (see `_stopped_by_clock`)."""
 
 MIN_LEVEL_WALL_S = 0.5
 """A level that starts with less wall time than this left is not searched."""
