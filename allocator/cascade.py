@@ -18,13 +18,19 @@ from allocator.model import URGENCY_ORDER
 
 
 def queue_order(pairs: PairTable) -> list[int]:
-    """Package indices: existing placements first, then by urgency, referral date and id."""
+    """Package indices: pinned first, then people in care whose current provider can keep them,
+    then people in care who must move (their provider can no longer take them: they come
+    before new referrals, but never take the room of someone who could stay), then the rest;
+    each group by urgency, referral date and id."""
     packages = pairs.scenario.packages
+    keepable = np.zeros(len(packages), dtype=bool)
+    keepable[pairs.package[pairs.is_current]] = True
     return sorted(
         range(len(packages)),
         key=lambda k: (
             not packages[k].pinned,
             packages[k].current_provider is None,
+            not keepable[k],
             URGENCY_ORDER.index(packages[k].urgency),
             packages[k].referral_date,
             packages[k].id,
