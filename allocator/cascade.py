@@ -1,8 +1,9 @@
 """The status quo: what brokers do by hand today, as the baseline every gain is measured against.
 
-Existing placements stay where they are. Then the queue is worked in order (most urgent first,
-then longest waiting), and each package is offered down its zone's cascade (tier, then rank;
-unranked providers nearest first) until a provider with enough capacity in every band takes it.
+Existing placements stay where they are. Then people in care whose provider can no longer take
+them are placed, then the queue is worked in order (most urgent first, then longest waiting),
+and each package is offered down its zone's cascade (tier, then rank; unranked providers nearest
+first) until a provider with enough capacity in every band takes it.
 A package whose current provider can still hold it is kept there before anyone else is asked.
 """
 
