@@ -1,13 +1,15 @@
 """How solve time, memory and quality grow with the council: the county preset at several sizes.
 
 `python -m benchmarks.scale_curve [--packages 1000,5000,20000,50000] [--time-limit 60] [--seed 1]
-[--out benchmarks/results/scale_curve.csv]`
+[--audit-limit 600] [--out benchmarks/results/scale_curve.csv]`
 
 Each size is drawn from the county preset (Essex: 12 districts, providers scaled with packages)
 and solved three ways with the same time limit, each in its own process (`benchmarks.run_one`):
 the allocator's optimiser, the brokers' cascade, and a plain one-shot CP-SAT model
 (`benchmarks.plain_cpsat`). Every plan's hours placed is measured against one yardstick, the
 hours-placed LP relaxation, which no plan can beat, so the gaps of different solvers compare.
+The optimiser's cost is audited after its solve against the cost level's LP relaxation with the
+plan's earlier levels held (`run_one.cost_audit`), which its 60 s leave no time for at county size.
 A size that fails (out of memory, over time, refused) is reported with its error; the others run.
 Rows of sizes not run this time are kept in the CSV, so the curve can be filled in over several
 runs; each row records its own date, machine and command.
