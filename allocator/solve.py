@@ -34,7 +34,7 @@ the 2-core reference machine, this leaves the wall-clock limit as a guard that a
 slower still does not reach. Not on a county-sized book: CP-SAT's first batch of interleaved
 tasks cannot be cut and outruns a small budget (at 20,000 packages the urgent level's RINS
 round, budgeted 2.8 units, used 8.2-9.5 in the 13 s its share allowed), so the clock stops
-those searches, and the level says so (see `_stopped_by_clock`)."""
+those searches, and the level says so (see `stopped_by_clock`)."""
 
 MIN_LEVEL_WALL_S = 0.5
 """A level that starts with less wall time than this left is not searched."""
@@ -769,21 +769,21 @@ class LexicographicModel:
             bound=bound,
             optimal=optimal,
             seconds=seconds,
-            hit_wall_clock=not optimal and _stopped_by_clock(solver, budget),
+            hit_wall_clock=not optimal and stopped_by_clock(solver.wall_time, work, budget),
         )
         return incumbent, outcome, work
 
 
-def _stopped_by_clock(solver: cp_model.CpSolver, budget: Budget) -> bool:
-    """Whether the wall clock rather than the work budget ended a search that proved nothing.
+def stopped_by_clock(wall_s: float, work: float, budget: Budget) -> bool:
+    """Whether the wall clock rather than the work budget ended a search that proved nothing,
+    from the seconds and the work it took.
 
     Work alone cannot tell: CP-SAT's interleaved search does not stop inside its first batch
     of tasks, which can use several times a small budget (Bury's hours level: 10.8 units
     against 1.9, taking 12 s), so a clock that stops it there finds the budget already spent.
     Such a search, cut at a point that depends on the machine's speed, is what made Bury's
     plan differ between runs that all claimed to be reproducible."""
-    clock = solver.wall_time >= budget.wall_s * 0.98
-    return clock or solver.deterministic_time < budget.work * 0.98
+    return wall_s >= budget.wall_s * 0.98 or work < budget.work * 0.98
 
 
 def _proved(goal: Goal, maximise: bool, value: int, seconds: float) -> LevelOutcome:
