@@ -779,10 +779,10 @@ def stopped_by_clock(wall_s: float, work: float, budget: Budget) -> bool:
     from the seconds and the work it took.
 
     Work alone cannot tell: CP-SAT's interleaved search does not stop inside its first batch
-    of tasks, which can use several times a small budget (Bury's hours level: 10.8 units
-    against 1.9, taking 12 s), so a clock that stops it there finds the budget already spent.
-    Such a search, cut at a point that depends on the machine's speed, is what made Bury's
-    plan differ between runs that all claimed to be reproducible."""
+    of tasks, which can use several times a small budget (Bury's hours-level RINS round: 10.8
+    units against 1.9, taking 12 s), so a clock that stops it there finds the budget already
+    spent. Such a search, cut at a point that depends on the machine's speed, most likely made
+    Bury's plan differ between runs that all claimed to be reproducible."""
     return wall_s >= budget.wall_s * 0.98 or work < budget.work * 0.98
 
 
