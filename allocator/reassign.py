@@ -63,7 +63,7 @@ class Reassignment:
         self.pair_of[pairs.package, pairs.provider] = np.arange(len(pairs), dtype=np.int32)
         self.frozen = pairs.pinned | _rotation_rows(pairs, rules)
         levels = [(goal, value) for goal, value in held.levels if goal is not Goal.FAIRNESS]
-        self.signed = [_signed(pairs, goal) for goal, _ in levels]
+        self.signed = [signed_worth(pairs, goal) for goal, _ in levels]
         """Each held level per pair, higher better; `slack`: how far the plan is above each."""
         self.slack = np.array(
             [
@@ -84,7 +84,7 @@ class Reassignment:
     def improve(self, goal: Goal, tries: int, deadline: float) -> bool:
         """Shift and swap while some move improves `goal`, for at most `tries` moves tried;
         whether the clock (`deadline`), not the tries, stopped it first."""
-        worth = _signed(self.pairs, goal)
+        worth = signed_worth(self.pairs, goal)
         while True:
             moved = False
             for r in self._wishes(worth):
@@ -193,24 +193,37 @@ class Reassignment:
 
     def _apply(self, r: int, a: int) -> None:
         """Move pair a's package to pair r (same package), updating room, slack and loads."""
+        self._remove(a)
+        self._add(r)
+
+    def _add(self, r: int) -> None:
+        """Place pair r's (unplaced) package there, updating room, slack and loads."""
         pairs = self.pairs
-        k = int(pairs.package[r])
-        p, q = int(pairs.provider[a]), int(pairs.provider[r])
-        self.room.take(p, -self.need[k])
-        self.room.take(q, self.need[k])
-        minutes = int(pairs.minutes[r])
-        self.load[p] -= minutes
-        self.load[q] += minutes
-        self.members[p].discard(k)
-        self.members[q].add(k)
-        self.chosen[a], self.chosen[r] = False, True
+        k, p = int(pairs.package[r]), int(pairs.provider[r])
+        self.room.take(p, self.need[k])
+        self.load[p] += int(pairs.minutes[r])
+        self.members[p].add(k)
+        self.chosen[r] = True
         self.at[k] = r
         for n, signed in enumerate(self.signed):
-            self.slack[n] += signed[r] - signed[a]
-        self.kept_slack += int(self.current[r] - self.current[a])
+            self.slack[n] += signed[r]
+        self.kept_slack += int(self.current[r])
+
+    def _remove(self, a: int) -> None:
+        """Unplace pair a's package, updating room, slack and loads."""
+        pairs = self.pairs
+        k, p = int(pairs.package[a]), int(pairs.provider[a])
+        self.room.take(p, -self.need[k])
+        self.load[p] -= int(pairs.minutes[a])
+        self.members[p].discard(k)
+        self.chosen[a] = False
+        self.at[k] = -1
+        for n, signed in enumerate(self.signed):
+            self.slack[n] -= signed[a]
+        self.kept_slack -= int(self.current[a])
 
 
-def _signed(pairs: PairTable, goal: Goal) -> np.ndarray:
+def signed_worth(pairs: PairTable, goal: Goal) -> np.ndarray:
     """The goal per pair, higher better."""
     coefficients = pairs.coefficients(goal).astype(np.int64)
     return coefficients if goal in MAXIMISED else -coefficients

@@ -1,0 +1,114 @@
+"""Trades for a placement level: more placed, never worse on what is held."""
+
+from builders import package, provider, scenario
+from hypothesis import given
+from test_property import SETTINGS, framework_books, pair_table
+from test_reassign import PLACEMENT, placements, plan_of
+
+from allocator.cascade import cascade_allocation
+from allocator.goals import peak_utilisation
+from allocator.policy import Goal
+from allocator.reassign import Held
+from allocator.repack import Repacking
+from allocator.solve import LexicographicModel
+from allocator.validate import check_allocation
+
+
+def traded(book, where, goal, held=(), until=None, solved=()) -> dict[str, str]:
+    pairs, rules = pair_table(book)
+    plan = plan_of(book, pairs, where)
+    repacking = Repacking(pairs, rules, plan, Held(tuple(held), 0), tuple(solved))
+    repacking.place_more(goal, tries=10_000, until=until)
+    return placements(book, pairs, repacking.chosen)
+
+
+def test_a_longer_package_takes_the_place_of_a_shorter_one_which_moves_where_it_fits():
+    """A has room for 60 minutes, B for 30. S (30) holds A, and L (60) fits nowhere."""
+    book = scenario(
+        [provider("A", morning=60), provider("B", morning=30)],
+        [package("S", minutes=30), package("L", minutes=60, excluded=["B"])],
+    )
+    assert traded(book, {"S": "A"}, Goal.HOURS_PLACED) == {"L": "A", "S": "B"}
+
+
+def test_the_displaced_package_is_left_out_when_nothing_else_has_room():
+    book = scenario([provider("A", morning=60)], [package("S", minutes=30), package("L")])
+    assert traded(book, {"S": "A"}, Goal.HOURS_PLACED) == {"L": "A"}
+
+
+def test_a_held_level_keeps_the_person_it_counts():
+    """S is in care with A: with the existing-care level held, L may not take S's place."""
+    book = scenario(
+        [provider("A", morning=60)], [package("S", minutes=30, current="A"), package("L")]
+    )
+    where = {"S": "A"}
+    assert traded(book, where, Goal.HOURS_PLACED, held=[(Goal.EXISTING_CARE, 1)]) == where
+    assert traded(book, where, Goal.HOURS_PLACED) == {"L": "A"}
+
+
+def test_several_packages_make_room_for_one_worth_more_than_all_of_them():
+    """The urgent U needs all of A's 90 minutes, which three routine packages hold."""
+    routine = [package(f"R{i}", minutes=30) for i in range(3)]
+    book = scenario(
+        [provider("A", morning=90)],
+        [*routine, package("U", minutes=90, urgency="hospital_discharge")],
+    )
+    where = {f"R{i}": "A" for i in range(3)}
+    assert traded(book, where, Goal.URGENT_HOURS) == {"U": "A"}
+    assert traded(book, where, Goal.HOURS_PLACED) == where  # 90 minutes either way
+
+
+def test_a_repair_moves_a_package_a_held_level_counts_to_make_room():
+    """J, in care with A, is left out; A is full with the urgent K, which B has room for.
+    With urgent hours held, K cannot be left out, but a repair moves it to B. Trades for
+    more (no `until`) do not move others, so they leave J out."""
+    book = scenario(
+        [provider("A", morning=60), provider("B", morning=60)],
+        [
+            package("J", current="A", excluded=["B"]),
+            package("K", urgency="hospital_discharge"),
+        ],
+    )
+    held = [(Goal.URGENT_HOURS, 60)]
+    where = {"K": "A"}
+    repaired = traded(book, where, Goal.EXISTING_CARE, held, until=1)
+    assert repaired == {"J": "A", "K": "B"}
+    assert traded(book, where, Goal.EXISTING_CARE, held) == where
+
+
+def test_the_package_a_solved_level_counts_is_displaced_last():
+    """L (45) needs 30 more minutes than A has left, which either of the 30-minute packages
+    frees. With urgent hours solved before, L takes the routine R's place, not the urgent U's;
+    with no level solved, the first one A holds (U) goes."""
+    book = scenario(
+        [provider("A", morning=75)],
+        [package("U", minutes=30, urgency="hospital_discharge"), package("R", minutes=30)]
+        + [package("L", minutes=45)],
+    )
+    where = {"U": "A", "R": "A"}
+    solved = (Goal.URGENT_HOURS,)
+    assert traded(book, where, Goal.HOURS_PLACED, solved=solved) == {"U": "A", "L": "A"}
+    assert traded(book, where, Goal.HOURS_PLACED) == {"R": "A", "L": "A"}
+
+
+@SETTINGS
+@given(framework_books())
+def test_trades_keep_every_hard_rule_and_every_held_level(book):
+    """From the cascade's plan, each placement goal in turn, holding the ones before."""
+    pairs, rules = pair_table(book)
+    model = LexicographicModel(pairs, rules)
+    plan = cascade_allocation(pairs, rules)
+    held: list[tuple[Goal, int]] = []
+    for goal in PLACEMENT:
+        before = model.evaluate(goal, plan)
+        solved = tuple(g for g, _ in held)
+        repacking = Repacking(pairs, rules, plan, Held(tuple(held), 0), solved)
+        repacking.place_more(goal, tries=5_000)
+        plan = repacking.chosen
+        after = model.evaluate(goal, plan)
+        assert after >= before
+        for g, value in held:
+            assert model.evaluate(g, plan) >= value, g
+        held.append((goal, after))
+    assert check_allocation(book, placements(book, pairs, plan)) == []
+    assert peak_utilisation(pairs, plan) <= 1000
