@@ -637,8 +637,14 @@ class LexicographicModel:
     ) -> np.ndarray:
         """The better on `goal` of two roundings after trades (see `allocator.repack`): the one
         that keeps the held levels (`anchored`, the anchoring's last), and the first, which
-        anchors nothing, once trades for the held levels it falls short of have restored them
-        (measured at 20,000 packages: ...)."""
+        anchors nothing, once trades for the held levels it falls short of have restored them.
+
+        The first is usually the better: anchoring a package where the last plan had it takes
+        room the relaxation gave others. Measured at 20,000 packages' hours level: the first
+        placed 16,652,625 minutes but left out 32 people in care and 3,690 urgent minutes;
+        repaired, then traded, 16,615,275, against 16,592,115 for the anchored rounding after
+        trades (16,586,265 before). Where the repair fails (at Rotherham's placement levels
+        it leaves one person in care out), the anchored one remains."""
         plans = [
             self._traded(goal, plan, tries)
             for plan in (anchored, self._repaired(first, tries))
