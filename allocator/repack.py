@@ -53,19 +53,22 @@ class Repacking(Reassignment):
         displace packages another counts, and should displace as few as it can)."""
 
     def place_more(self, goal: Goal, tries: int, until: int | None = None) -> None:
-        """Trade while some trade gains on `goal`, for at most `tries` newcomers tried, or
-        until the plan's value reaches `until` (a repair: then a newcomer no trade places may
-        also take the place of a package that moves to another provider with room, a search
-        too slow for every newcomer of a level, worth it for the few a repair must place)."""
+        """Trade while some trade gains on `goal`, for at most `tries` tries (a newcomer, or a
+        package moved to make room for one: a budget of work, not of time, so the plan does
+        not depend on the machine's load), or until the plan's value reaches `until` (a
+        repair: then a newcomer may also take the place of a package that moves to another
+        provider with room, a search too slow for every newcomer of a level, worth it for the
+        few a repair must place)."""
         self.relocate = until is not None
+        self.tries = tries
         worth = signed_worth(self.pairs, goal)
         value = int(worth[self.chosen].sum())
         while True:
             before = value
             for r in self._newcomers(worth):
-                if tries <= 0 or (until is not None and value >= until):
+                if self.tries <= 0 or (until is not None and value >= until):
                     return
-                tries -= 1
+                self.tries -= 1
                 if self.at[self.pairs.package[r]] < 0:
                     value += self._take_place(int(r), worth)
             if value == before:
@@ -151,6 +154,9 @@ class Repacking(Reassignment):
             (self.need[members] >= short).all(axis=1) & ~self.frozen[self.at[members]]
         ]
         for j in members[np.argsort(self.need[members].sum(axis=1), kind="stable")]:
+            if self.tries <= 0:
+                return 0
+            self.tries -= 1
             a, rows = int(self.at[j]), self.pair_of[j]
             providers = np.flatnonzero(rows >= 0)
             providers = providers[(providers != p) & ~self.frozen[rows[providers]]]
