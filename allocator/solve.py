@@ -609,6 +609,7 @@ class LexicographicModel:
         pass: at 20,000 packages 16,595,385 minutes against 16,557,825, at Rotherham 688,620
         against 670,440); where the anchoring keeps the held levels, that rounding never did
         better (every level of Rotherham, Bury, the small council and 20,000 packages).
+        On a placement level, trades then place more (`_repacked`).
         Also returns whether the wall clock, not the passes, ended the anchoring.
         """
         began = time.monotonic()
