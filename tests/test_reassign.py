@@ -47,6 +47,13 @@ def improved(book, where: dict[str, str], goal: Goal, held=(), least_kept=0) -> 
     return placements(book, pairs, plan.chosen)
 
 
+def cascade_start(book):
+    """The book's pairs, rules and model, and the cascade's plan: where property tests of
+    improving a plan start."""
+    pairs, rules = pair_table(book)
+    return pairs, rules, LexicographicModel(pairs, rules), cascade_allocation(pairs, rules)
+
+
 def two_full_providers(**a_options):
     """A and B each hold one 60-minute morning call. J is in care with A but placed at B; the
     new package K is at A."""
@@ -145,9 +152,7 @@ def test_a_sifted_level_too_short_for_its_relaxation_moves_and_swaps_instead():
 @given(framework_books())
 def test_moves_keep_every_hard_rule_every_held_level_and_every_placement(book):
     """From the cascade's plan, each reassignable goal in turn, holding the ones before."""
-    pairs, rules = pair_table(book)
-    model = LexicographicModel(pairs, rules)
-    plan = cascade_allocation(pairs, rules)
+    pairs, rules, model, plan = cascade_start(book)
     placed = set(pairs.package[plan].tolist())
     held = [(g, model.evaluate(g, plan)) for g in PLACEMENT]
     for goal in [g for g in Goal if g in REASSIGNABLE]:

@@ -3,14 +3,12 @@
 from builders import package, provider, scenario
 from hypothesis import given
 from test_property import SETTINGS, framework_books, pair_table
-from test_reassign import PLACEMENT, placements, plan_of
+from test_reassign import PLACEMENT, cascade_start, placements, plan_of
 
-from allocator.cascade import cascade_allocation
 from allocator.goals import peak_utilisation
 from allocator.policy import Goal
 from allocator.reassign import Held
 from allocator.repack import Repacking
-from allocator.solve import LexicographicModel
 from allocator.validate import check_allocation
 
 
@@ -95,9 +93,7 @@ def test_the_package_a_solved_level_counts_is_displaced_last():
 @given(framework_books())
 def test_trades_keep_every_hard_rule_and_every_held_level(book):
     """From the cascade's plan, each placement goal in turn, holding the ones before."""
-    pairs, rules = pair_table(book)
-    model = LexicographicModel(pairs, rules)
-    plan = cascade_allocation(pairs, rules)
+    pairs, rules, model, plan = cascade_start(book)
     held: list[tuple[Goal, int]] = []
     for goal in PLACEMENT:
         before = model.evaluate(goal, plan)
