@@ -29,9 +29,9 @@ PLACEMENT: frozenset[Goal] = frozenset({Goal.EXISTING_CARE, Goal.URGENT_HOURS, G
 """The levels that count whether a package is placed, not where."""
 
 MAX_DROPPED = 8
-"""Most placed packages one newcomer may displace. Measured at 20,000 packages' urgent level,
+"""Most placed packages one newcomer may displace. Measured at 20,000 packages' hours level,
 in a first version whose repairs did not move packages to make room: with four, the repair
-left one of 27 people in care out; with ten, it placed them all."""
+left one of 25 people in care out; with ten, it placed all 31 (another run's plan)."""
 
 SINGLE_TRIES = 3
 """Single packages a newcomer tries to displace, cheapest first, before a group of them."""
@@ -49,6 +49,10 @@ class Repacking(Reassignment):
         solved: tuple[Goal, ...],
     ) -> None:
         super().__init__(pairs, rules, chosen, held)
+        self.tries = 0
+        """Tries left (see `place_more`)."""
+        self.relocate = False
+        """Whether a newcomer may take the place of a package moved elsewhere (a repair)."""
         self.solved = [signed_worth(pairs, goal) for goal in solved]
         """Per pair, what it is worth to each level solved before: packages worth more to the
         first are displaced last, then to the second, and so on (a repair of one level may
@@ -126,7 +130,7 @@ class Repacking(Reassignment):
         relocated = self._relocated(r, worth) if self.relocate else 0
         if relocated:
             return relocated
-        members = np.fromiter(self.members[p], dtype=np.int64, count=len(self.members[p]))
+        members = self._members_at(p)
         there = self.at[members]
         short = np.maximum(self.need[k] - self.room.band[p], 0)
         relief = np.minimum(self.need[members], short).sum(axis=1)
@@ -150,7 +154,7 @@ class Repacking(Reassignment):
         room would do, to another of its providers with room; the gain, 0 if none does."""
         pairs = self.pairs
         k, p = int(pairs.package[r]), int(pairs.provider[r])
-        members = np.fromiter(self.members[p], dtype=np.int64, count=len(self.members[p]))
+        members = self._members_at(p)
         short = np.maximum(self.need[k] - self.room.band[p], 0)
         members = members[
             (self.need[members] >= short).all(axis=1) & ~self.frozen[self.at[members]]
@@ -160,8 +164,7 @@ class Repacking(Reassignment):
                 return 0
             self.tries -= 1
             a, rows = int(self.at[j]), self.pair_of[j]
-            providers = np.flatnonzero(rows >= 0)
-            providers = providers[(providers != p) & ~self.frozen[rows[providers]]]
+            providers = self._other_providers(int(j), p)
             for q in providers[self.room.fitting(providers, self.need[j])]:
                 if not self._shift_keeps(int(rows[q]), a, int(q)):
                     continue
@@ -208,14 +211,23 @@ class Repacking(Reassignment):
         """Place package k at its first other provider with room, if that keeps every held
         level; the gain."""
         rows = self.pair_of[k]
-        providers = np.flatnonzero(rows >= 0)
-        providers = providers[(providers != not_at) & ~self.frozen[rows[providers]]]
+        providers = self._other_providers(k, not_at)
         for q in providers[self.room.fitting(providers, self.need[k])]:
             r = int(rows[q])
             if self._keeps_added(r):
                 self._add(r)
                 return int(worth[r])
         return 0
+
+    def _members_at(self, p: int) -> np.ndarray:
+        """The packages placed at provider p."""
+        return np.fromiter(self.members[p], dtype=np.int64, count=len(self.members[p]))
+
+    def _other_providers(self, k: int, not_at: int) -> np.ndarray:
+        """Package k's providers other than `not_at`, where its pair is not frozen."""
+        rows = self.pair_of[k]
+        providers = np.flatnonzero(rows >= 0)
+        return providers[(providers != not_at) & ~self.frozen[rows[providers]]]
 
     def _keeps_added(self, r: int) -> bool:
         """Whether placing pair r (its package unplaced) keeps every held level and the
