@@ -18,6 +18,8 @@ at 1,452,390, against 1,443,960 for the anchored rounding after trades and 1,413
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from allocator.framework_rules import FrameworkRules
@@ -58,13 +60,13 @@ class Repacking(Reassignment):
         first are displaced last, then to the second, and so on (a repair of one level may
         displace packages another counts, and should displace as few as it can)."""
 
-    def place_more(self, goal: Goal, tries: int, until: int | None = None) -> None:
+    def place_more(self, goal: Goal, tries: int, deadline: float, until: int | None = None) -> bool:
         """Trade while some trade gains on `goal`, for at most `tries` tries (a newcomer, or a
         package moved to make room for one: a budget of work, not of time, so the plan does
         not depend on the machine's load), or until the plan's value reaches `until` (a
         repair: then a newcomer may also take the place of a package that moves to another
         provider with room, a search too slow for every newcomer of a level, worth it for the
-        few a repair must place)."""
+        few a repair must place). Whether the clock (`deadline`), a guard, stopped it first."""
         self.relocate = until is not None
         self.tries = tries
         worth = signed_worth(self.pairs, goal)
@@ -73,12 +75,14 @@ class Repacking(Reassignment):
             before = value
             for r in self._newcomers(worth):
                 if self.tries <= 0 or (until is not None and value >= until):
-                    return
+                    return False
+                if time.monotonic() > deadline:
+                    return True
                 self.tries -= 1
                 if self.at[self.pairs.package[r]] < 0:
                     value += self._take_place(int(r), worth)
             if value == before:
-                return
+                return False
 
     def _newcomers(self, worth: np.ndarray) -> np.ndarray:
         """Pairs of unplaced packages that could gain by a trade, most worth first.

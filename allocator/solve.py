@@ -369,6 +369,9 @@ class LexicographicModel:
                 work=max(work_left * share, MIN_LEVEL_WORK),
                 wall_s=max(deadline - time.monotonic(), 0.05) * share,
             )
+            # Tries count from the level's share of the whole limit, not of the time left, so
+            # they do not depend on how long the levels before took; the clock only guards them.
+            planned_s = params.time_limit_s * share
             maximise = goal in MAXIMISED
             value, bound = self.evaluate(goal, chosen), _trivial_bound(self, goal, maximise)
             if value == bound:  # proved without a solve (everyone in care placed, say)
@@ -378,8 +381,10 @@ class LexicographicModel:
             relax = self._worth_relaxing(goal, budget, relaxation_s)
             moves_cut = False
             if goal in REASSIGNABLE:
-                share = REASSIGN_SHARE if relax else 1.0
-                chosen, moves_cut = self._reassigned(goal, chosen, budget.wall_s * share, deadline)
+                part = REASSIGN_SHARE if relax else 1.0
+                chosen, moves_cut = self._reassigned(
+                    goal, chosen, _tries(planned_s * part), budget.wall_s * part, deadline
+                )
             if not relax or deadline - time.monotonic() < max(
                 MIN_LEVEL_WALL_S, self.search_setup_s
             ):
@@ -395,7 +400,11 @@ class LexicographicModel:
             self._set_objective(goal, maximise)
             if relaxed.x is not None:
                 chosen, rounding_cut = self._better_of(
-                    goal, chosen, relaxed.x, budget.wall_s * ROUNDING_SHARE
+                    goal,
+                    chosen,
+                    relaxed.x,
+                    budget.wall_s * ROUNDING_SHARE,
+                    _tries(planned_s * ROUNDING_SHARE),
                 )
                 cut_short |= rounding_cut
             lp_bound = relaxed.integer_bound(maximise)
@@ -424,7 +433,13 @@ class LexicographicModel:
                     )
                     work_left -= work
             if all(g in MAXIMISED for g in goals[: level + 1]):
-                chosen, outcome = self._fill(goal, chosen, outcome, budget.wall_s * ROUNDING_SHARE)
+                chosen, outcome = self._fill(
+                    goal,
+                    chosen,
+                    outcome,
+                    budget.wall_s * ROUNDING_SHARE,
+                    _tries(planned_s * ROUNDING_SHARE),
+                )
             outcome = _tightened(outcome, lp_bound)
             if cut_short:
                 outcome = dataclasses.replace(outcome, hit_wall_clock=True)
@@ -444,18 +459,19 @@ class LexicographicModel:
         )
 
     def _reassigned(
-        self, goal: Goal, chosen: np.ndarray, wall_s: float, deadline: float
+        self, goal: Goal, chosen: np.ndarray, tries: int, wall_s: float, deadline: float
     ) -> tuple[np.ndarray, bool]:
         """`chosen` with packages shifted and swapped between providers while that improves
-        `goal` (see `allocator.reassign`), for at most `wall_s` and never past `deadline`, and
-        whether the clock rather than its tries stopped it. Cheap where the relaxation is not:
-        at 20,000 packages the solve now keeps 13,287 people with their provider, not 12,584."""
+        `goal` (see `allocator.reassign`), for at most `tries` moves tried, `wall_s` and never
+        past `deadline`, and whether the clock rather than its tries stopped it. Cheap where
+        the relaxation is not: at 20,000 packages the solve now keeps 13,287 people with their
+        provider, not 12,584."""
         wall_s = min(wall_s, deadline - time.monotonic())
         if wall_s <= 0:
-            return chosen, False
+            return chosen, True
         held = Held(tuple(self.held), self.least_kept)
         plan = Reassignment(self.pairs, self.rules, chosen, held)
-        clock = plan.improve(goal, _tries(wall_s), time.monotonic() + wall_s)
+        clock = plan.improve(goal, tries, time.monotonic() + wall_s)
         return plan.chosen, clock
 
     def _limit_moves(self, start: np.ndarray) -> None:
@@ -591,7 +607,7 @@ class LexicographicModel:
         return nudged if plain.x is None else plain.x
 
     def _better_of(
-        self, goal: Goal, chosen: np.ndarray, x: np.ndarray, wall_s: float
+        self, goal: Goal, chosen: np.ndarray, x: np.ndarray, wall_s: float, tries: int
     ) -> tuple[np.ndarray, bool]:
         """`chosen`, or the relaxation's plan rounded, if that keeps every level already solved
         and does better on `goal`: a start far closer to the optimum than search finds alone.
@@ -609,8 +625,9 @@ class LexicographicModel:
         pass: at 20,000 packages 16,595,385 minutes against 16,557,825, at Rotherham 688,620
         against 670,440); where the anchoring keeps the held levels, that rounding never did
         better (every level of Rotherham, Bury, the small council and 20,000 packages).
-        On a placement level, trades then place more (`_repacked`).
-        Also returns whether the wall clock, not the passes, ended the anchoring.
+        On a placement level, trades then place more (`_repacked`, with `tries` and
+        `wall_s` again as their guard). Also returns whether the wall clock, not the passes or
+        the tries, ended the anchoring or the trades.
         """
         began = time.monotonic()
         counted = self._counted_by_held(chosen)
@@ -633,14 +650,17 @@ class LexicographicModel:
         if self._breaks_held(candidate):
             candidate = self._rounded(x, counted, order)
         if goal in PLACEMENT:
-            candidate = self._repacked(goal, candidate, first, _tries(wall_s))
+            candidate, clock = self._repacked(
+                goal, candidate, first, tries, time.monotonic() + wall_s
+            )
+            cut_short |= clock
         if self._breaks_held(candidate) or not self._improves(goal, candidate, chosen):
             return chosen, cut_short
         return candidate, cut_short
 
     def _repacked(
-        self, goal: Goal, anchored: np.ndarray, first: np.ndarray, tries: int
-    ) -> np.ndarray:
+        self, goal: Goal, anchored: np.ndarray, first: np.ndarray, tries: int, deadline: float
+    ) -> tuple[np.ndarray, bool]:
         """The better on `goal` of two roundings after trades (see `allocator.repack`): the one
         that keeps the held levels (`anchored`, the anchoring's last), and the first, which
         anchors nothing, once trades for the held levels it falls short of have restored them.
@@ -650,45 +670,55 @@ class LexicographicModel:
         placed 16,652,625 minutes but left out 32 people in care and 3,690 urgent minutes;
         repaired, then traded, 16,615,275, against 16,592,115 for the anchored rounding after
         trades (16,586,265 before). Where the repair fails (at Rotherham's placement levels
-        it leaves one person in care out), the anchored one remains."""
-        plans = [
-            self._traded(goal, plan, tries)
-            for plan in (anchored, self._repaired(first, tries))
-            if plan is not None and not self._breaks_held(plan)
-        ]
+        it leaves one person in care out), the anchored one remains. Also returns whether the
+        clock (`deadline`) stopped the repair or a trade."""
+        repaired, clock = self._repaired(first, tries, deadline)
+        plans = []
+        for plan in (anchored, repaired):
+            if plan is not None and not self._breaks_held(plan):
+                traded, stopped = self._traded(goal, plan, tries, deadline)
+                plans.append(traded)
+                clock |= stopped
         if not plans:
-            return anchored
-        return max(plans, key=lambda plan: self.evaluate(goal, plan))
+            return anchored, clock
+        return max(plans, key=lambda plan: self.evaluate(goal, plan)), clock
 
     def _traded(
         self,
         goal: Goal,
         plan: np.ndarray,
         tries: int,
+        deadline: float,
         held: Held | None = None,
         until: int | None = None,
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, bool]:
         """`plan` after trades that gain on `goal` (see `allocator.repack`) and keep `held`
-        (default: every level held), up to `until`."""
+        (default: every level held), up to `until`, and whether the clock stopped them."""
         held = held or Held(tuple(self.held), self.least_kept)
         solved = tuple(g for g, _ in self.held)
         repacking = Repacking(self.pairs, self.rules, plan, held, solved)
-        repacking.place_more(goal, tries, until)
-        return repacking.chosen
+        clock = repacking.place_more(goal, tries, deadline, until)
+        return repacking.chosen, clock
 
-    def _repaired(self, plan: np.ndarray, tries: int) -> np.ndarray | None:
+    def _repaired(
+        self, plan: np.ndarray, tries: int, deadline: float
+    ) -> tuple[np.ndarray | None, bool]:
         """`plan` traded, level by level, back up to each held level it falls short of (with
-        those it keeps held), or None if it still falls short of one."""
+        those it keeps held), or None if it still falls short of one; and whether the clock
+        stopped a repair."""
         if not self._breaks_held(plan):
-            return None
+            return None, False
+        clock = False
         for goal, value in self.held:
             if goal not in MAXIMISED or self.evaluate(goal, plan) >= value:
                 continue
             kept = tuple((g, v) for g, v in self.held if not self._falls_short(g, v, plan))
-            plan = self._traded(
-                goal, plan, tries * REPAIR_TRIES, Held(kept, self.least_kept), until=value
+            held = Held(kept, self.least_kept)
+            plan, stopped = self._traded(
+                goal, plan, tries * REPAIR_TRIES, deadline, held, until=value
             )
-        return None if self._breaks_held(plan) else plan
+            clock |= stopped
+        return (None if self._breaks_held(plan) else plan), clock
 
     def _dropped(self, counted: np.ndarray, plan: np.ndarray) -> np.ndarray:
         """The pairs of `counted` whose package `plan` does not place."""
@@ -770,18 +800,22 @@ class LexicographicModel:
         return place_greedily(pairs, self.rules, pairs.pinned | anchor, keys, order)
 
     def _fill(
-        self, goal: Goal, chosen: np.ndarray, outcome: LevelOutcome, wall_s: float
+        self, goal: Goal, chosen: np.ndarray, outcome: LevelOutcome, wall_s: float, tries: int
     ) -> tuple[np.ndarray, LevelOutcome]:
         """Place any package that still fits somewhere, if the solver stopped short of doing so,
-        then, on a placement level, trade for more (`_traded`, with the tries of `wall_s`).
+        then, on a placement level, trade for more (`_traded`, for `tries`, `wall_s` a guard
+        whose stop the outcome reports).
 
         Adding a placement never lowers a maximised goal, so while every level so far maximises,
         this can only improve the plan; it closes the gap a time-limited level leaves behind.
         """
         keys = self.pairs.ranking_key(tuple(self.pairs.scenario.policy.goals))
         filled = place_greedily(self.pairs, self.rules, chosen, tuple(keys.T[::-1]))
+        clock = False
         if goal in PLACEMENT:
-            filled = self._traded(goal, filled, _tries(wall_s))
+            filled, clock = self._traded(goal, filled, tries, time.monotonic() + wall_s)
+        if clock:
+            outcome = dataclasses.replace(outcome, hit_wall_clock=True)
         value = self.evaluate(goal, filled)
         if value <= outcome.value:
             return chosen, outcome
@@ -852,10 +886,10 @@ def stopped_by_clock(wall_s: float, work: float, budget: Budget) -> bool:
     return wall_s >= budget.wall_s * 0.98 or work < budget.work * 0.98
 
 
-def _tries(wall_s: float) -> int:
-    """Moves or trades to try in `wall_s`: a budget of tries, not of time, so that the plan
-    does not depend on the machine's load."""
-    return max(int(wall_s * REASSIGN_TRIES_PER_SECOND), MIN_REASSIGN_TRIES)
+def _tries(seconds: float) -> int:
+    """Moves or trades to try in a level's planned `seconds`: a budget of tries, not of
+    time, so that the plan does not depend on the machine's load."""
+    return max(int(seconds * REASSIGN_TRIES_PER_SECOND), MIN_REASSIGN_TRIES)
 
 
 def _proved(goal: Goal, maximise: bool, value: int, seconds: float) -> LevelOutcome:

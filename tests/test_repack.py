@@ -1,5 +1,7 @@
 """Trades for a placement level: more placed, never worse on what is held."""
 
+import math
+
 from builders import package, provider, scenario
 from hypothesis import given
 from test_property import SETTINGS, framework_books, pair_table
@@ -16,7 +18,7 @@ def traded(book, where, goal, held=(), until=None, solved=()) -> dict[str, str]:
     pairs, rules = pair_table(book)
     plan = plan_of(book, pairs, where)
     repacking = Repacking(pairs, rules, plan, Held(tuple(held), 0), tuple(solved))
-    repacking.place_more(goal, tries=10_000, until=until)
+    repacking.place_more(goal, tries=10_000, deadline=math.inf, until=until)
     return placements(book, pairs, repacking.chosen)
 
 
@@ -32,6 +34,18 @@ def test_a_longer_package_takes_the_place_of_a_shorter_one_which_moves_where_it_
 def test_the_displaced_package_is_left_out_when_nothing_else_has_room():
     book = scenario([provider("A", morning=60)], [package("S", minutes=30), package("L")])
     assert traded(book, {"S": "A"}, Goal.HOURS_PLACED) == {"L": "A"}
+
+
+def test_a_clock_already_past_stops_the_trades_and_says_so():
+    """The clock is only a guard: past it, no trade is tried and the caller is told."""
+    book = scenario([provider("A", morning=60)], [package("S", minutes=30), package("L")])
+    pairs, rules = pair_table(book)
+    plan = plan_of(book, pairs, {"S": "A"})
+    repacking = Repacking(pairs, rules, plan, Held((), 0), ())
+    assert repacking.place_more(Goal.HOURS_PLACED, tries=10_000, deadline=-math.inf)
+    assert placements(book, pairs, repacking.chosen) == {"S": "A"}
+    assert not repacking.place_more(Goal.HOURS_PLACED, tries=10_000, deadline=math.inf)
+    assert placements(book, pairs, repacking.chosen) == {"L": "A"}
 
 
 def test_a_held_level_keeps_the_person_it_counts():
@@ -99,7 +113,7 @@ def test_trades_keep_every_hard_rule_and_every_held_level(book):
         before = model.evaluate(goal, plan)
         solved = tuple(g for g, _ in held)
         repacking = Repacking(pairs, rules, plan, Held(tuple(held), 0), solved)
-        repacking.place_more(goal, tries=5_000)
+        repacking.place_more(goal, tries=5_000, deadline=math.inf)
         plan = repacking.chosen
         after = model.evaluate(goal, plan)
         assert after >= before

@@ -57,7 +57,9 @@ def test_rounding_out_of_time_still_returns_a_plan_that_keeps_the_held_level() -
     plan = np.zeros(len(row), dtype=bool)
     plan[row["U"]] = True  # the urgent level's plan: U alone
 
-    rounded, cut_short = model._better_of(Goal.HOURS_PLACED, plan, relaxed(row), wall_s=0.0)
+    rounded, cut_short = model._better_of(
+        Goal.HOURS_PLACED, plan, relaxed(row), wall_s=0.0, tries=2_000
+    )
 
     assert cut_short
     assert placed(rounded, row) == {"U", "M"}
