@@ -227,6 +227,16 @@ class LpRelaxation:
         stopped = status != mb.SolveStatus.OPTIMAL
         return LpOutcome(self._dual_bound(goal, duals), seconds, timed_out=stopped)
 
+    def integer_programme(self, goal: Goal) -> str:
+        """The level over every pair as an integer programme, in MPS, with the levels held so
+        far: for a MIP solver's reference figure (`benchmarks/mip_reference.py`). Plans never
+        come from it: a MIP solver stops on the clock, so they would depend on the machine."""
+        everything = np.ones(len(self.pairs), dtype=bool)
+        model = self._model(goal, self.pairs.coefficients(goal).astype(float), everything)
+        for index in range(len(self.pairs)):
+            model.helper.set_var_integrality(index, True)
+        return model.export_to_mps_string()
+
     def _first_columns(self, plan: np.ndarray | None) -> np.ndarray:
         """The pairs the first round works on: all of them for a small book (see `FIRST_PAIRS`).
 

@@ -4,6 +4,8 @@ from unittest import mock
 
 import numpy as np
 from builders import package, policy, provider, scenario
+from ortools.math_opt.io.python import mps_converter
+from ortools.math_opt.python import mathopt
 from test_property import pair_table
 
 from allocator import lp_bound
@@ -67,6 +69,31 @@ def test_a_held_level_constrains_the_next() -> None:
     relaxation.hold(Goal.URGENT_HOURS, 60)
 
     assert relaxation.solve(Goal.HOURS_PLACED, 10).integer_bound(maximise=True) == 60
+
+
+def test_the_integer_programme_has_the_integer_optimum_and_keeps_the_held_levels() -> None:
+    # 90 morning minutes, packages of 60 and an urgent 45: whole, the 60 is the best (the
+    # relaxation fills the 90); with 45 urgent minutes held, the 45 is all that fits.
+    book = scenario(
+        [provider("A", morning=90)],
+        [package("K"), package("U", minutes=45, urgency="hospital_discharge")],
+        policy(),
+    )
+    pairs, rules = pair_table(book)
+    relaxation = LpRelaxation(pairs, rules)
+    assert relaxation.solve(Goal.HOURS_PLACED, 10).value == 90
+
+    assert integer_optimum(relaxation.integer_programme(Goal.HOURS_PLACED)) == 60
+    relaxation.hold(Goal.URGENT_HOURS, 45)
+    assert integer_optimum(relaxation.integer_programme(Goal.HOURS_PLACED)) == 45
+
+
+def integer_optimum(programme: str) -> float:
+    """A MIP solver's proved optimum of an MPS programme."""
+    model = mathopt.Model.from_model_proto(mps_converter.mps_to_model_proto(programme))
+    result = mathopt.solve(model, mathopt.SolverType.HIGHS)
+    assert result.termination.reason is mathopt.TerminationReason.OPTIMAL
+    return result.objective_value()
 
 
 def test_bounds_round_towards_the_feasible_side_only_past_the_tolerance() -> None:

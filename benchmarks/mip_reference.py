@@ -1,0 +1,126 @@
+"""A MIP solver on one of the optimiser's levels: how far its plan is from what more search finds.
+
+`python -m benchmarks.mip_reference [--example rotherham] [--goal hours_placed] [--time-limit 60]
+[--mip-limit 300] [--out FILE.csv]` (default out: `benchmarks/results/mip_reference.csv`)
+
+The optimiser solves the example at `--time-limit`. As the chosen level starts, that level is
+also written out as an integer programme over every eligible pair, with the levels before it held
+at the values the optimiser reached; once the solve is done, HiGHS (the MIP solver OR-Tools
+bundles, run through `ortools.math_opt`) has `--mip-limit` seconds for it. Its best plan shows
+how much more the level could place, and its bound, tightened by its cuts, how much of the
+optimiser's gap is slack in the LP bound rather than in the plan: a target of "within 0.1 % of
+the bound" is out of anyone's reach when the optimum itself lies further from the bound.
+
+HiGHS stops on the clock, so its figures depend on the machine; they are a reference, not a
+competitor (the optimiser must answer in a minute, reproducibly).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+from ortools.math_opt.io.python import mps_converter
+from ortools.math_opt.python import mathopt
+from rich.console import Console
+
+from allocator.book import BookArrays
+from allocator.cascade import cascade_allocation
+from allocator.eligibility import eligibility
+from allocator.framework_rules import FrameworkRules
+from allocator.goals import PairTable
+from allocator.io.scenario_files import load_scenario
+from allocator.policy import Goal
+from allocator.solve import LexicographicModel, SolveParams
+from benchmarks.machine import REPO_ROOT, CpuWatch, run_record
+
+EXAMPLES_DIR = REPO_ROOT / "data" / "examples"
+DEFAULT_OUT = REPO_ROOT / "benchmarks" / "results" / "mip_reference.csv"
+
+
+def measure(example: str, goal: Goal, time_limit_s: float, mip_limit_s: float) -> dict:
+    """The optimiser's value and bound at `goal`'s level, and HiGHS's on the same level."""
+    scenario = load_scenario(EXAMPLES_DIR / example)
+    if goal not in scenario.policy.goals:
+        raise SystemExit(f"{example}'s policy has no {goal.value} level")
+    arrays = BookArrays.of(scenario)
+    pairs = PairTable.of(eligibility(scenario, arrays), arrays)
+    rules = FrameworkRules.of(pairs)
+    model = LexicographicModel(pairs, rules)
+    level = {}
+
+    def capture(index: int, _levels: int, starting: Goal) -> None:
+        if starting is goal:
+            level["index"] = index
+            level["programme"] = model.relaxation.integer_programme(goal)
+
+    start = cascade_allocation(pairs, rules)
+    params = SolveParams(time_limit_s=time_limit_s)
+    _, outcomes = model.solve(scenario.policy.goals, params, start, capture)
+    ours = outcomes[level["index"]]
+    held = {o.goal.value: o.value for o in outcomes[: level["index"]]}
+    watch = CpuWatch()
+    mip = _highs(level["programme"], mip_limit_s)
+    return {
+        "example": example,
+        "level": goal.value,
+        "held": "; ".join(f"{name} {value}" for name, value in held.items()),
+        "ours": ours.value,
+        "ours_bound": ours.bound,
+        "ours_gap_pct": round(100 * ours.gap, 3),
+        **mip,
+        "ours_below_mip_pct": _pct(mip["mip_value"] - ours.value, mip["mip_value"]),
+        "mip_gap_pct": _pct(mip["mip_bound"] - mip["mip_value"], mip["mip_value"]),
+        "lp_over_mip_bound_pct": _pct(ours.bound - mip["mip_bound"], mip["mip_bound"]),
+        "time_limit_s": time_limit_s,
+        "mip_limit_s": mip_limit_s,
+        "other_cores": watch.others_cores(),
+    }
+
+
+def _highs(programme: str, limit_s: float) -> dict:
+    """HiGHS's best value and bound on the MPS `programme` (a maximisation) within `limit_s`."""
+    model = mathopt.Model.from_model_proto(mps_converter.mps_to_model_proto(programme))
+    params = mathopt.SolveParameters(time_limit=timedelta(seconds=limit_s))
+    result = mathopt.solve(model, mathopt.SolverType.HIGHS, params=params)
+    bounds = result.termination.objective_bounds
+    value = result.objective_value() if result.has_primal_feasible_solution() else None
+    return {
+        "mip_value": None if value is None else round(value),
+        "mip_bound": round(bounds.dual_bound),
+        "mip_termination": result.termination.reason.name.lower(),
+        "mip_s": round(result.solve_time().total_seconds(), 1),
+    }
+
+
+def _pct(part: float | None, whole: float | None) -> float | None:
+    if part is None or not whole:
+        return None
+    return round(100 * part / whole, 3)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--example", default="rotherham", help="under data/examples")
+    parser.add_argument("--goal", default=Goal.HOURS_PLACED.value, help="the level")
+    parser.add_argument("--time-limit", type=float, default=60.0, help="ours (default 60 s)")
+    parser.add_argument("--mip-limit", type=float, default=300.0, help="HiGHS (default 300 s)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="CSV (default %(default)s)")
+    args = parser.parse_args(argv)
+    record = run_record("benchmarks.mip_reference", sys.argv[1:] if argv is None else argv)
+    console = Console()
+    console.print(f"{record['machine']}; OR-Tools {record['ortools']}; {record['date']}")
+    row = measure(args.example, Goal(args.goal), args.time_limit, args.mip_limit)
+    for name, value in row.items():
+        console.print(f"{name:>22}: {value}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame([row | record]).to_csv(args.out, index=False)
+    console.print(f"Wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
