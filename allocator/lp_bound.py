@@ -229,8 +229,9 @@ class LpRelaxation:
 
     def integer_programme(self, goal: Goal) -> str:
         """The level over every pair as an integer programme, in MPS, with the levels held so
-        far: for a MIP solver's reference figure (`benchmarks/mip_reference.py`). Plans never
-        come from it: a MIP solver stops on the clock, so they would depend on the machine."""
+        far: for a MIP solver's reference figure (`benchmarks/mip_reference.py`). Like the
+        relaxation, it leaves out rotation rules and fairness. Plans never come from it: a MIP
+        solver stops on the clock, so they would depend on the machine."""
         everything = np.ones(len(self.pairs), dtype=bool)
         model = self._model(goal, self.pairs.coefficients(goal).astype(float), everything)
         for index in range(len(self.pairs)):

@@ -138,3 +138,25 @@ def test_the_plain_cpsat_baseline_keeps_every_hard_rule(benchmarks, tiny_county:
         assert check_allocation(scenario, outcome.assignment) == []
         placed = sum(scenario.package_by_id[k].carer_minutes_per_week for k in outcome.assignment)
         assert placed == outcome.objective_minutes <= outcome.bound_minutes
+
+
+def test_the_mip_reference_starts_from_our_plan_and_bounds_it(tmp_path: Path) -> None:
+    """The small council's hours level: HiGHS never reports less than the optimiser (it starts
+    from its plan), its bound is at least its plan and at most the LP's, and a second level's
+    row joins the first in the CSV while a rerun replaces its own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(REPO_ROOT))
+        mip_reference = importlib.import_module("benchmarks.mip_reference")
+    row = mip_reference.measure("small_council", Goal.HOURS_PLACED, 2.0, 5.0)
+
+    assert row["held"].startswith("existing_care 217; urgent_hours ")
+    assert row["ours"] <= row["mip_value"] <= row["mip_bound"] <= row["ours_bound"]
+    assert row["ours_below_mip_pct"] >= 0
+
+    out = tmp_path / "mip.csv"
+    mip_reference.write_row(row, out)
+    mip_reference.write_row(row | {"level": "continuity"}, out)
+    mip_reference.write_row(row | {"ours": 0}, out)
+    table = pd.read_csv(out)
+    assert sorted(table["level"]) == ["continuity", "hours_placed"]
+    assert table.loc[table["level"] == "hours_placed", "ours"].tolist() == [0]
