@@ -83,8 +83,10 @@ REASSIGN_SHARE = 0.3
 """Most of a level's wall time its shifts and swaps may take, before its relaxation."""
 
 REASSIGN_TRIES_PER_SECOND = 5_000
-"""Moves tried per second of that share: the budget that stops the shifts and swaps, so their
-plan does not depend on the machine's load. A try takes 30-90 µs on the 2-core reference
+"""Moves (and trades) tried per second of that share, counted from the level's share of the
+whole limit, not of the time left: the budget that stops the shifts and swaps, so their plan
+does not depend on the machine's load, nor on how long the levels before took (the wall clock
+only guards them, and a level it stops says so). A try takes 30-90 µs on the 2-core reference
 machine (34 µs at 20,000 packages' cascade level; at least 80 µs at Rotherham's cost level,
 where at 10,000 a second the moves took 1.84 s of a 2.27 s share), so this stops them at about
 half their share.
