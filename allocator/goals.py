@@ -13,7 +13,7 @@ from functools import cached_property
 import numpy as np
 
 from allocator.book import BookArrays
-from allocator.eligibility import Eligibility
+from allocator.eligibility import Eligibility, eligibility
 from allocator.geography import great_circle_km
 from allocator.policy import Goal
 from allocator.scenario import Scenario
@@ -56,11 +56,16 @@ class PairTable:
     provider: np.ndarray
 
     @classmethod
-    def of(cls, eligibility: Eligibility, arrays: BookArrays) -> PairTable:
-        package, provider = eligibility.pairs
-        return cls(
-            eligibility.scenario, arrays, package.astype(np.int64), provider.astype(np.int64)
-        )
+    def of(cls, allowed: Eligibility, arrays: BookArrays) -> PairTable:
+        package, provider = allowed.pairs
+        return cls(allowed.scenario, arrays, package.astype(np.int64), provider.astype(np.int64))
+
+    @classmethod
+    def of_scenario(cls, scenario: Scenario) -> PairTable:
+        """Every eligible pair of `scenario`, for callers that need the pairs alone (`allocate`
+        also keeps the filters' reasons, to explain its plan)."""
+        arrays = BookArrays.of(scenario)
+        return cls.of(eligibility(scenario, arrays), arrays)
 
     def __len__(self) -> int:
         return len(self.package)

@@ -32,9 +32,7 @@ from ortools.math_opt.io.python import mps_converter
 from ortools.math_opt.python import mathopt
 from rich.console import Console
 
-from allocator.book import BookArrays
 from allocator.cascade import cascade_allocation
-from allocator.eligibility import eligibility
 from allocator.framework_rules import FrameworkRules
 from allocator.goals import MAXIMISED, PairTable
 from allocator.io.scenario_files import load_scenario
@@ -51,8 +49,7 @@ def measure(example: str, goal: Goal, time_limit_s: float, mip_limit_s: float) -
     scenario = load_scenario(EXAMPLES_DIR / example)
     if goal not in scenario.policy.goals or goal not in MAXIMISED:
         raise SystemExit(f"{example}'s policy has no maximised {goal.value} level")
-    arrays = BookArrays.of(scenario)
-    pairs = PairTable.of(eligibility(scenario, arrays), arrays)
+    pairs = PairTable.of_scenario(scenario)
     rules = FrameworkRules.of(pairs)
     model = LexicographicModel(pairs, rules)
     level: dict = {}

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.sat.python import cp_model
 
-from allocator.book import BookArrays, cap_minutes
-from allocator.eligibility import eligibility
+from allocator.book import cap_minutes
 from allocator.goals import PairTable
 from allocator.model import BANDS
 from allocator.scenario import Scenario
@@ -59,8 +58,7 @@ class PlainOutcome:
 def solve_plain(scenario: Scenario, time_limit_s: float) -> PlainOutcome:
     """Maximise carer minutes placed in one CP-SAT solve of `time_limit_s` on `WORKERS` workers."""
     began = time.monotonic()
-    arrays = BookArrays.of(scenario)
-    pairs = PairTable.of(eligibility(scenario, arrays), arrays)
+    pairs = PairTable.of_scenario(scenario)
     model = cp_model.CpModel()
     x = [model.new_bool_var(f"x{i}") for i in range(len(pairs))]
     _one_provider_each(model, x, pairs)

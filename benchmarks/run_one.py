@@ -22,8 +22,6 @@ from typing import Any
 import numpy as np
 
 from allocator.allocate import allocate
-from allocator.book import BookArrays
-from allocator.eligibility import eligibility
 from allocator.framework_rules import FrameworkRules
 from allocator.goals import SEPARABLE, PairTable
 from allocator.io.scenario_files import load_scenario
@@ -127,8 +125,7 @@ def cost_audit(
 
 def _relaxation(scenario: Scenario) -> tuple[PairTable, LpRelaxation]:
     """The scenario's eligible pairs and their LP relaxation, nothing held."""
-    arrays = BookArrays.of(scenario)
-    pairs = PairTable.of(eligibility(scenario, arrays), arrays)
+    pairs = PairTable.of_scenario(scenario)
     return pairs, LpRelaxation(pairs, FrameworkRules.of(pairs))
 
 

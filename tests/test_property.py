@@ -17,8 +17,6 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from allocator import lp_bound
-from allocator.book import BookArrays
-from allocator.eligibility import eligibility
 from allocator.errors import ScenarioError
 from allocator.framework_rules import FrameworkRules
 from allocator.goals import PairTable
@@ -188,8 +186,7 @@ def _urgent_and_total(scenario: Scenario, assignment: dict[str, str]) -> tuple[i
 
 
 def pair_table(scenario: Scenario) -> tuple[PairTable, FrameworkRules]:
-    arrays = BookArrays.of(scenario)
-    pairs = PairTable.of(eligibility(scenario, arrays), arrays)
+    pairs = PairTable.of_scenario(scenario)
     return pairs, FrameworkRules.of(pairs)
 
 
