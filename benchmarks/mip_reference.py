@@ -36,6 +36,7 @@ from allocator.cascade import cascade_allocation
 from allocator.framework_rules import FrameworkRules
 from allocator.goals import MAXIMISED, PairTable
 from allocator.io.scenario_files import load_scenario
+from allocator.lp_bound import LpOutcome
 from allocator.policy import Goal
 from allocator.solve import LexicographicModel, SolveParams
 from benchmarks.machine import REPO_ROOT, CpuWatch, run_record
@@ -95,11 +96,11 @@ def _highs(programme: str, plan: np.ndarray, limit_s: float) -> dict:
         params=mathopt.SolveParameters(time_limit=timedelta(seconds=limit_s)),
         model_params=mathopt.ModelSolveParameters(solution_hints=[hint]),
     )
-    bounds = result.termination.objective_bounds
+    bounds = result.termination.objective_bounds  # a double: rounded down as the LP's is
     value = result.objective_value() if result.has_primal_feasible_solution() else None
     return {
         "mip_value": None if value is None else round(value),
-        "mip_bound": round(bounds.dual_bound),
+        "mip_bound": LpOutcome(bounds.dual_bound, 0.0).integer_bound(maximise=True),
         "mip_termination": result.termination.reason.name.lower(),
         "mip_s": round(result.solve_time().total_seconds(), 1),
     }

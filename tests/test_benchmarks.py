@@ -140,13 +140,11 @@ def test_the_plain_cpsat_baseline_keeps_every_hard_rule(benchmarks, tiny_county:
         assert placed == outcome.objective_minutes <= outcome.bound_minutes
 
 
-def test_the_mip_reference_starts_from_our_plan_and_bounds_it(tmp_path: Path) -> None:
+def test_the_mip_reference_starts_from_our_plan_and_bounds_it(benchmarks, tmp_path: Path) -> None:
     """The small council's hours level: HiGHS never reports less than the optimiser (it starts
     from its plan), its bound is at least its plan and at most the LP's, and a second level's
     row joins the first in the CSV while a rerun replaces its own."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.syspath_prepend(str(REPO_ROOT))
-        mip_reference = importlib.import_module("benchmarks.mip_reference")
+    mip_reference = importlib.import_module("benchmarks.mip_reference")  # on the fixture's path
     row = mip_reference.measure("small_council", Goal.HOURS_PLACED, 2.0, 5.0)
 
     assert row["held"].startswith("existing_care 217; urgent_hours ")
