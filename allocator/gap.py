@@ -19,7 +19,9 @@ from typing import Literal
 import numpy as np
 from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
+from ortools.util.python.solve_interrupter import SolveInterrupter
 
+from allocator.gap_highs import solve_with_highs
 from allocator.gap_local_search import iterations_for, tabu_search
 
 
@@ -344,6 +346,13 @@ spends about 25 ms setting up each small model that its work count does not incl
 FIRST_NEIGHBOURHOOD_AGENTS = 3
 """Agents per neighbourhood at the start: three agents' jobs (30–60) re-solve in milliseconds."""
 
+HIGHS_NODES_PER_WORK = 250
+"""HiGHS's branch-and-bound nodes per unit of work in the final exact solve, a count so that it
+stops the same way on any machine. Measured at a 60 s limit on the reference machine: on c20400
+its 1,766 nodes took 24 s of the 28 s left, ending at the best known (4782; CP-SAT alone stayed at
+4787); 150 nodes a unit ended there too but stopped sooner. On larger models (c15900 and up) the
+clock stops it first, and the result says so."""
+
 LP_PARAMETERS = "use_dual_simplex: true"
 """GLOP's dual simplex: 4 s rather than 12 s on the 80 × 1600 relaxation."""
 
@@ -511,7 +520,8 @@ def _run_phases(search: _Search, fits: np.ndarray, work: float) -> None:
     if lagrangian is not None and search.best is not None:
         keep &= lagrangian.may_improve(search.value)
         keep[search.best, np.arange(fits.shape[1])] = True
-    _solve_exactly(search, keep, max(work - used, 0.0), share=1.0)
+    rest = max(work - used, 0.0)
+    _solve_exactly(search, keep, rest, share=1.0, nodes=int(rest * HIGHS_NODES_PER_WORK))
 
 
 def _search_rounds(search: _Search, start: np.ndarray, work: float, remaining: float) -> float:
@@ -568,16 +578,23 @@ def _lagrangian(search: _Search, fits: np.ndarray) -> _Lagrangian | None:
     return _Lagrangian(value=value, reduced=priced - cheapest, rounded=rounded)
 
 
-def _solve_exactly(search: _Search, allowed: np.ndarray, work: float, share: float) -> float:
-    """CP-SAT on the whole model restricted to `allowed` pairs, from the best assignment so far.
+def _solve_exactly(
+    search: _Search, allowed: np.ndarray, work: float, share: float, nodes: int = 0
+) -> float:
+    """CP-SAT on the whole model restricted to `allowed` pairs, from the best assignment so far;
+    with `nodes`, and two workers or more, HiGHS for that many nodes in place of the second.
 
     Every assignment better than the best one so far must lie inside `allowed`, and the best one
-    does too, so CP-SAT's bound holds for the whole problem. `share` is the part of the remaining
-    wall time this solve may take. Returns the work used.
+    does too, so the solvers' bounds hold for the whole problem. `share` is the part of the
+    remaining wall time this solve may take. Returns the work used.
     """
     model = _PairModel.build(search.cost, search.weight, search.capacity, allowed, search.best)
     wall_s = max(search.deadline - time.monotonic(), 0.01) * share
-    outcome = model.solve_portfolio(search.workers, search.seed, max(work, 0.01), wall_s)
+    work = max(work, 0.01)
+    if nodes and search.workers >= 2:
+        outcome = _beside_highs(search, model, allowed, work, wall_s, nodes)
+    else:
+        outcome = model.solve_portfolio(search.workers, search.seed, work, wall_s)
     search.offer(outcome.assignment)
     if outcome.infeasible:
         search.bound = math.inf
@@ -705,6 +722,40 @@ class _PairModel:
             work=solver.deterministic_time,
             hit_wall_clock=not finished and solver.wall_time >= wall_s * 0.98,
         )
+
+
+def _beside_highs(
+    search: _Search, model: _PairModel, allowed: np.ndarray, work: float, wall_s: float, nodes: int
+) -> _Outcome:
+    """CP-SAT (one worker, default parameters) and HiGHS side by side, each from the best
+    assignment so far; the first to prove optimality stops the other."""
+    solver = cp_model.CpSolver()
+    interrupter = SolveInterrupter()
+
+    def cp_sat() -> _Outcome:
+        outcome = model._solve(solver, work, wall_s, search.seed, PORTFOLIO[0])
+        if outcome.optimal or outcome.infeasible:
+            interrupter.interrupt()
+        return outcome
+
+    def highs() -> _Outcome:
+        answer = solve_with_highs(
+            search.cost,
+            search.weight,
+            search.capacity,
+            allowed,
+            search.best,
+            nodes,
+            wall_s,
+            interrupter,
+        )
+        if answer.optimal or answer.infeasible:
+            solver.stop_search()
+        return _Outcome(**dataclasses.asdict(answer), work=0.0)
+
+    with ThreadPoolExecutor(2) as pool:
+        running = [pool.submit(cp_sat), pool.submit(highs)]
+        return _merge([task.result() for task in running], model)
 
 
 def _merge(outcomes: list[_Outcome], model: _PairModel) -> _Outcome:
