@@ -353,6 +353,13 @@ its 1,766 nodes took 24 s of the 28 s left, ending at the best known (4782; CP-S
 4787); 150 nodes a unit ended there too but stopped sooner. On larger models (c15900 and up) the
 clock stops it first, and the result says so."""
 
+HIGHS_MIN_PRUNED = 0.1
+"""Share of the pairs the Lagrangian bound must rule out for HiGHS to join the final exact solve.
+Where it rules out almost none, the LP bound is weak against the gap left and branch and bound
+does not close it: on type D (none ruled out) HiGHS improved nothing in 60 s runs and only ran to
+the clock; on the 1600-job instances (0.05 % ruled out) it did not finish the root node. Measured
+share ruled out: c15900 76 %, c20400 66 %, c201600 56 %, c60900 35 %, e40400 38 %, e60900 23 %."""
+
 LP_PARAMETERS = "use_dual_simplex: true"
 """GLOP's dual simplex: 4 s rather than 12 s on the 80 × 1600 relaxation."""
 
@@ -521,7 +528,9 @@ def _run_phases(search: _Search, fits: np.ndarray, work: float) -> None:
         keep &= lagrangian.may_improve(search.value)
         keep[search.best, np.arange(fits.shape[1])] = True
     rest = max(work - used, 0.0)
-    _solve_exactly(search, keep, rest, share=1.0, nodes=int(rest * HIGHS_NODES_PER_WORK))
+    pruned = 1 - keep.sum() / max(fits.sum(), 1)
+    nodes = int(rest * HIGHS_NODES_PER_WORK) if pruned >= HIGHS_MIN_PRUNED else 0
+    _solve_exactly(search, keep, rest, share=1.0, nodes=nodes)
 
 
 def _search_rounds(search: _Search, start: np.ndarray, work: float, remaining: float) -> float:
