@@ -92,8 +92,9 @@ def test_rounded_choices_that_break_a_rule_are_not_an_assignment() -> None:
         assert _assignment(chosen, agents, jobs, weight, capacity) is None
 
 
+@pytest.mark.parametrize("sense", ["min", "max"])
 def test_solve_gap_runs_highs_beside_cp_sat_and_still_proves_the_optimum(
-    monkeypatch: pytest.MonkeyPatch,
+    sense: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The first exact solve is skipped, so the final one (HiGHS beside CP-SAT where the
     Lagrangian bound prunes) has work left to do; the answer is still the proved optimum."""
@@ -116,7 +117,7 @@ def test_solve_gap_runs_highs_beside_cp_sat_and_still_proves_the_optimum(
     for k in range(10):
         instance, _ = packed_instance(rng, k, 3, 7)
         calls.clear()
-        result = solve_gap(instance, "min", time_limit_s=5)
-        assert result.optimal and result.value == brute_force(instance, "min"), instance
+        result = solve_gap(instance, sense, time_limit_s=5)
+        assert result.optimal and result.value == brute_force(instance, sense), instance
         assert check_gap_assignment(instance, result.assignment) == []
     assert highs_solves
