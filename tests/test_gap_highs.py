@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from ortools.util.python.solve_interrupter import SolveInterrupter
 from test_gap import brute_force, random_instance
-from test_gap_local_search import packed_instance
+from test_gap_local_search import packed_instance, without_the_first_exact_solve
 
 import allocator.gap as gap_module
-from allocator.gap import GapInstance, check_gap_assignment, gap_cost, solve_gap
+from allocator.gap import GapInstance, check_gap_assignment, gap_cost
 from allocator.gap_highs import HighsOutcome, _assignment, solve_with_highs
 
 
@@ -98,26 +98,19 @@ def test_solve_gap_runs_highs_beside_cp_sat_and_still_proves_the_optimum(
 ) -> None:
     """The first exact solve is skipped, so the final one (HiGHS beside CP-SAT where the
     Lagrangian bound prunes) has work left to do; the answer is still the proved optimum."""
-    solve_exactly = gap_module._solve_exactly
-    calls: list[int] = []
     highs_solves: list[HighsOutcome] = []
-
-    def skip_first(search: gap_module._Search, *args: object, **kwargs: object) -> float:
-        calls.append(1)
-        return solve_exactly(search, *args, **kwargs) if len(calls) > 1 else 0.0
 
     def counted(*args: object) -> HighsOutcome:
         outcome = solve_with_highs(*args)
         highs_solves.append(outcome)
         return outcome
 
-    monkeypatch.setattr(gap_module, "_solve_exactly", skip_first)
+    solve = without_the_first_exact_solve(monkeypatch)
     monkeypatch.setattr(gap_module, "solve_with_highs", counted)
     rng = np.random.default_rng(17)
     for k in range(10):
         instance, _ = packed_instance(rng, k, 3, 7)
-        calls.clear()
-        result = solve_gap(instance, sense, time_limit_s=5)
+        result = solve(instance, sense)
         assert result.optimal and result.value == brute_force(instance, sense), instance
         assert check_gap_assignment(instance, result.assignment) == []
     assert highs_solves

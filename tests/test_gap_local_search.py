@@ -7,12 +7,14 @@ known; optima come from the brute force of test_gap.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from test_gap import brute_force
 
 import allocator.gap as gap_module
-from allocator.gap import GapInstance, check_gap_assignment, gap_cost, solve_gap
+from allocator.gap import GapInstance, GapResult, check_gap_assignment, gap_cost, solve_gap
 from allocator.gap_local_search import TabuOutcome, iterations_for, tabu_search
 
 
@@ -88,30 +90,44 @@ def test_budget_is_a_count_that_falls_with_instance_size() -> None:
     assert abs(iterations_for(20, 200, 2.0) - 2 * iterations_for(20, 200, 1.0)) <= 1
 
 
+def without_the_first_exact_solve(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[[GapInstance, str], GapResult]:
+    """solve_gap with its first exact solve skipped, so the later phases run even on tiny
+    instances that the first would prove at once."""
+    solve_exactly = gap_module._solve_exactly
+    calls: list[int] = []
+
+    def skip_first(search: gap_module._Search, *args: object, **kwargs: object) -> float:
+        calls.append(1)
+        return solve_exactly(search, *args, **kwargs) if len(calls) > 1 else 0.0
+
+    def solve(instance: GapInstance, sense: str) -> GapResult:
+        calls.clear()
+        return solve_gap(instance, sense, time_limit_s=5)
+
+    monkeypatch.setattr(gap_module, "_solve_exactly", skip_first)
+    return solve
+
+
 @pytest.mark.parametrize("sense", ["min", "max"])
 def test_solve_gap_with_the_walk_still_reaches_the_brute_force_optimum(
     sense: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The first exact solve is skipped, so the walk and the neighbourhood search run before the
-    final exact solve even on these tiny instances; the answer is still the optimum, proved."""
-    solve_exactly, tabu_walk = gap_module._solve_exactly, gap_module._tabu_search
-    exact_solves, walks = [], []
-
-    def skip_first(search: gap_module._Search, *args: object, **kwargs: object) -> float:
-        exact_solves.append(search.value)
-        return solve_exactly(search, *args, **kwargs) if len(exact_solves) > 1 else 0.0
+    """The walk and the neighbourhood search run before the final exact solve even on these
+    tiny instances; the answer is still the optimum, proved."""
+    tabu_walk, walks = gap_module._tabu_search, []
 
     def counted(search: gap_module._Search, *args: object, **kwargs: object) -> float:
         walks.append(search.value)
         return tabu_walk(search, *args, **kwargs)
 
-    monkeypatch.setattr(gap_module, "_solve_exactly", skip_first)
+    solve = without_the_first_exact_solve(monkeypatch)
     monkeypatch.setattr(gap_module, "_tabu_search", counted)
     rng = np.random.default_rng(99)
     for k in range(10):
         instance, _ = packed_instance(rng, k, 3, 6)
-        exact_solves.clear()
-        result = solve_gap(instance, sense, time_limit_s=5)
+        result = solve(instance, sense)
         optimum = brute_force(instance, sense)
         assert result.value == optimum and result.optimal, instance
         assert check_gap_assignment(instance, result.assignment) == []
