@@ -13,7 +13,11 @@ import numpy as np
 import pytest
 from ortools.util.python.solve_interrupter import SolveInterrupter
 from test_gap import brute_force, random_instance
-from test_gap_local_search import packed_instance, without_the_first_exact_solve
+from test_gap_local_search import (
+    assert_packed_optima_proved,
+    packed_instance,
+    skip_the_first_exact_solve,
+)
 
 import allocator.gap as gap_module
 from allocator.gap import GapInstance, check_gap_assignment, gap_cost
@@ -105,12 +109,7 @@ def test_solve_gap_runs_highs_beside_cp_sat_and_still_proves_the_optimum(
         highs_solves.append(outcome)
         return outcome
 
-    solve = without_the_first_exact_solve(monkeypatch)
+    skip_the_first_exact_solve(monkeypatch)
     monkeypatch.setattr(gap_module, "solve_with_highs", counted)
-    rng = np.random.default_rng(17)
-    for k in range(10):
-        instance, _ = packed_instance(rng, k, 3, 7)
-        result = solve(instance, sense)
-        assert result.optimal and result.value == brute_force(instance, sense), instance
-        assert check_gap_assignment(instance, result.assignment) == []
+    assert_packed_optima_proved(sense, seed=17, jobs=7)
     assert highs_solves

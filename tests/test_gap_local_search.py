@@ -7,14 +7,12 @@ known; optima come from the brute force of test_gap.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pytest
-from test_gap import brute_force
+from test_gap import assert_solved, brute_force
 
 import allocator.gap as gap_module
-from allocator.gap import GapInstance, GapResult, check_gap_assignment, gap_cost, solve_gap
+from allocator.gap import GapInstance, check_gap_assignment, gap_cost
 from allocator.gap_local_search import TabuOutcome, iterations_for, tabu_search
 
 
@@ -90,24 +88,27 @@ def test_budget_is_a_count_that_falls_with_instance_size() -> None:
     assert abs(iterations_for(20, 200, 2.0) - 2 * iterations_for(20, 200, 1.0)) <= 1
 
 
-def without_the_first_exact_solve(
-    monkeypatch: pytest.MonkeyPatch,
-) -> Callable[[GapInstance, str], GapResult]:
-    """solve_gap with its first exact solve skipped, so the later phases run even on tiny
+def skip_the_first_exact_solve(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every solve_gap skip its first exact solve, so the later phases run even on tiny
     instances that the first would prove at once."""
     solve_exactly = gap_module._solve_exactly
-    calls: list[int] = []
+    skipped: list[gap_module._Search] = []
 
     def skip_first(search: gap_module._Search, *args: object, **kwargs: object) -> float:
-        calls.append(1)
-        return solve_exactly(search, *args, **kwargs) if len(calls) > 1 else 0.0
-
-    def solve(instance: GapInstance, sense: str) -> GapResult:
-        calls.clear()
-        return solve_gap(instance, sense, time_limit_s=5)
+        if any(search is earlier for earlier in skipped):
+            return solve_exactly(search, *args, **kwargs)
+        skipped.append(search)
+        return 0.0
 
     monkeypatch.setattr(gap_module, "_solve_exactly", skip_first)
-    return solve
+
+
+def assert_packed_optima_proved(sense: str, seed: int, jobs: int) -> None:
+    """solve_gap proves the brute-force optimum of ten packed instances of 3 agents."""
+    rng = np.random.default_rng(seed)
+    for k in range(10):
+        instance, _ = packed_instance(rng, k, 3, jobs)
+        assert_solved(instance, sense, brute_force(instance, sense))
 
 
 @pytest.mark.parametrize("sense", ["min", "max"])
@@ -122,13 +123,7 @@ def test_solve_gap_with_the_walk_still_reaches_the_brute_force_optimum(
         walks.append(search.value)
         return tabu_walk(search, *args, **kwargs)
 
-    solve = without_the_first_exact_solve(monkeypatch)
+    skip_the_first_exact_solve(monkeypatch)
     monkeypatch.setattr(gap_module, "_tabu_search", counted)
-    rng = np.random.default_rng(99)
-    for k in range(10):
-        instance, _ = packed_instance(rng, k, 3, 6)
-        result = solve(instance, sense)
-        optimum = brute_force(instance, sense)
-        assert result.value == optimum and result.optimal, instance
-        assert check_gap_assignment(instance, result.assignment) == []
+    assert_packed_optima_proved(sense, seed=99, jobs=6)
     assert walks
