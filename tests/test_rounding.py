@@ -64,3 +64,39 @@ def test_rounding_out_of_time_still_returns_a_plan_that_keeps_the_held_level() -
     assert cut_short
     assert placed(rounded, row) == {"U", "M"}
     assert model.evaluate(Goal.HOURS_PLACED, rounded) == 180
+
+
+def test_a_dropped_urgent_package_promoted_goes_where_the_relaxation_has_most_of_it() -> None:
+    # A and B have 120 morning minutes each. The relaxation places W (30, A or B) whole at A,
+    # V (60, B only) whole at B, and the urgent U (120) three quarters at A. Whole packages
+    # first leave U no room; the urgent level's plan had U at B.
+    book = scenario(
+        [provider("A", morning=120), provider("B", morning=120)],
+        [
+            package("U", minutes=120, urgency="hospital_discharge"),
+            package("W", minutes=30),
+            package("V", minutes=60, excluded=["A"]),
+        ],
+        policy(("urgent_hours", "hours_placed")),
+    )
+    pairs, rules = pair_table(book)
+    model = LexicographicModel(pairs, rules)
+    model._hold(Goal.URGENT_HOURS, 120)
+    at = {
+        (book.packages[k].id, book.providers[p].id): i
+        for i, (k, p) in enumerate(zip(pairs.package, pairs.provider, strict=True))
+    }
+    x = np.zeros(len(pairs))
+    x[at["U", "A"]], x[at["U", "B"]], x[at["W", "A"]], x[at["V", "B"]] = 0.75, 0.25, 1.0, 1.0
+    plan = np.zeros(len(pairs), dtype=bool)
+    plan[at["U", "B"]] = True
+    counted, order = model._counted_by_held(plan), model._rounding_order(x)
+
+    first = model._rounded(x, np.zeros(len(pairs), dtype=bool), order)
+    anchored, _ = model._kept_rounding(x, first, counted, order, False, stop_at=float("inf"))
+    promoted, _ = model._kept_rounding(x, first, counted, order, True, stop_at=float("inf"))
+
+    assert model._breaks_held(first)  # U dropped by the first pass
+    assert np.flatnonzero(anchored).tolist() == sorted([at["U", "B"], at["W", "A"]])  # V left out
+    assert np.flatnonzero(promoted).tolist() == sorted([at["U", "A"], at["W", "B"], at["V", "B"]])
+    assert model.evaluate(Goal.HOURS_PLACED, promoted) == 210  # every package: the optimum
