@@ -3,6 +3,7 @@ tells users a plan may differ on another run or machine."""
 
 from pathlib import Path
 
+import pytest
 from test_property import pair_table
 
 from allocator.cascade import cascade_allocation
@@ -36,3 +37,17 @@ def test_a_level_whose_search_the_clock_stops_says_so() -> None:
     _, outcome, _ = model._solve_level(Goal.HOURS_PLACED, True, 1, budget, SolveParams(), start)
 
     assert not outcome.optimal and outcome.hit_wall_clock
+
+
+def test_no_time_left_for_a_search_means_no_second_relaxation_to_guide_it(monkeypatch) -> None:
+    # The plain relaxation only guides the search after it; at a 5 s limit Rotherham's hours
+    # level solved it and so reached its search after the limit.
+    pairs, rules = pair_table(load_scenario(BURY))
+    model = LexicographicModel(pairs, rules)
+    start = cascade_allocation(pairs, rules)
+    relaxed = model.relaxation.solve(Goal.HOURS_PLACED, 10.0, start)
+    monkeypatch.setattr(model.relaxation, "solve", lambda *_, **__: pytest.fail("solved again"))
+
+    guide = model._rins_guide(Goal.HOURS_PLACED, relaxed, start, wall_s=relaxed.seconds)
+
+    assert relaxed.x is not None and guide is relaxed.x
