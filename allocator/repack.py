@@ -54,20 +54,29 @@ class Repacking(Reassignment):
         self.tries = 0
         """Tries left (see `place_more`)."""
         self.relocate = False
-        """Whether a newcomer may take the place of a package moved elsewhere (a repair)."""
+        """Whether a newcomer may take the place of a package moved elsewhere (see
+        `place_more`)."""
         self.solved = [signed_worth(pairs, goal) for goal in solved]
         """Per pair, what it is worth to each level solved before: packages worth more to the
         first are displaced last, then to the second, and so on (a repair of one level may
         displace packages another counts, and should displace as few as it can)."""
 
-    def place_more(self, goal: Goal, tries: int, deadline: float, until: int | None = None) -> bool:
+    def place_more(
+        self,
+        goal: Goal,
+        tries: int,
+        deadline: float,
+        until: int | None = None,
+        relocate: bool = False,
+    ) -> bool:
         """Trade while some trade gains on `goal`, for at most `tries` tries (a newcomer, or a
         package moved to make room for one: a budget of work, not of time, so the plan does
         not depend on the machine's load), or until the plan's value reaches `until` (a
         repair: then a newcomer may also take the place of a package that moves to another
         provider with room, a search too slow for every newcomer of a level, worth it for the
-        few a repair must place). Whether the clock (`deadline`), a guard, stopped it first."""
-        self.relocate = until is not None
+        few a repair must place; `relocate` asks for it without a repair). Whether the clock
+        (`deadline`), a guard, stopped it first."""
+        self.relocate = relocate or until is not None
         self.tries = tries
         worth = signed_worth(self.pairs, goal)
         value = int(worth[self.chosen].sum())
@@ -92,7 +101,7 @@ class Repacking(Reassignment):
         Without it the hours level tries 47,000 pairs per pass at 20,000 packages."""
         pairs = self.pairs
         rows = np.flatnonzero((self.at[pairs.package] < 0) & (worth > 0) & ~self.frozen)
-        if self.relocate:  # a repair's few newcomers may move others, beyond this test
+        if self.relocate:  # few newcomers, which may move others: beyond this test
             return rows[np.argsort(-worth[rows], kind="stable")]
         placed = np.flatnonzero(self.chosen & ~self.frozen)
         placed = placed[self.current[placed] <= self.kept_slack]

@@ -14,11 +14,11 @@ from allocator.repack import Repacking
 from allocator.validate import check_allocation
 
 
-def traded(book, where, goal, held=(), until=None, solved=()) -> dict[str, str]:
+def traded(book, where, goal, held=(), until=None, solved=(), relocate=False) -> dict[str, str]:
     pairs, rules = pair_table(book)
     plan = plan_of(book, pairs, where)
     repacking = Repacking(pairs, rules, plan, Held(tuple(held), 0), tuple(solved))
-    repacking.place_more(goal, tries=10_000, deadline=math.inf, until=until)
+    repacking.place_more(goal, tries=10_000, deadline=math.inf, until=until, relocate=relocate)
     return placements(book, pairs, repacking.chosen)
 
 
@@ -46,6 +46,20 @@ def test_a_clock_already_past_stops_the_trades_and_says_so():
     assert placements(book, pairs, repacking.chosen) == {"S": "A"}
     assert not repacking.place_more(Goal.HOURS_PLACED, tries=10_000, deadline=math.inf)
     assert placements(book, pairs, repacking.chosen) == {"L": "A"}
+
+
+def test_trades_asked_to_relocate_move_a_person_in_care_to_make_room():
+    """A and B have 60 minutes each; J, in care, holds A, which alone can take the urgent K.
+    With people in care held, K may not take J's place; trades that may relocate (as the
+    urgent level's do) move J to B, and trades that may not leave K out."""
+    book = scenario(
+        [provider("A", morning=60), provider("B", morning=60)],
+        [package("J", current="A"), package("K", urgency="hospital_discharge", excluded=["B"])],
+    )
+    held = [(Goal.EXISTING_CARE, 1)]
+    where = {"J": "A"}
+    assert traded(book, where, Goal.URGENT_HOURS, held, relocate=True) == {"J": "B", "K": "A"}
+    assert traded(book, where, Goal.URGENT_HOURS, held) == where
 
 
 def test_a_held_level_keeps_the_person_it_counts():
