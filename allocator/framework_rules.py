@@ -78,6 +78,19 @@ class Room:
             ok &= ~(self.in_lot[providers] & (self.lot < minutes)).any(axis=1)
         return ok
 
+    def at(self, p: int) -> np.ndarray:
+        """Provider p's room per band, then under its weekly cap and its lots' caps: what
+        `uses` measures a package against (it fits where it uses no more than this)."""
+        lot = self.lot[self.in_lot[p]].min(initial=UNCAPPED)
+        return np.concatenate([self.band[p], [self.total[p], lot]])
+
+    @staticmethod
+    def uses(need: np.ndarray) -> np.ndarray:
+        """What packages with these band needs (one per row) take of `at`'s room: per band,
+        then their minutes under the weekly cap and under the lots' caps."""
+        minutes = need.sum(axis=-1, keepdims=True)
+        return np.concatenate([need, minutes, minutes], axis=-1)
+
     def take(self, p: int, need: np.ndarray) -> None:
         minutes = int(need.sum())
         self.band[p] -= need

@@ -62,6 +62,22 @@ def test_trades_asked_to_relocate_move_a_person_in_care_to_make_room():
     assert traded(book, where, Goal.URGENT_HOURS, held) == where
 
 
+def test_a_weekly_cap_not_a_band_is_the_room_a_trade_frees():
+    """A has 120 morning minutes but a weekly cap of 60, filled by N and M (30 each, free to go
+    to B). J, in care with A (60, A only), fits A's band but not its cap: only displacing both
+    N and M, which then move to B, makes room."""
+    book = scenario(
+        [provider("A", morning=120, max_weekly_hours=1), provider("B", morning=120)],
+        [
+            package("J", current="A", excluded=["B"]),
+            package("N", minutes=30),
+            package("M", minutes=30),
+        ],
+    )
+    where = {"N": "A", "M": "A"}
+    assert traded(book, where, Goal.EXISTING_CARE) == {"J": "A", "N": "B", "M": "B"}
+
+
 def test_a_held_level_keeps_the_person_it_counts():
     """S is in care with A: with the existing-care level held, L may not take S's place."""
     book = scenario(
