@@ -49,8 +49,12 @@ class Repacking(Reassignment):
         chosen: np.ndarray,
         held: Held,
         solved: tuple[Goal, ...],
+        caps: bool = True,
     ) -> None:
         super().__init__(pairs, rules, chosen, held)
+        self.caps = caps
+        """Whether the room a newcomer lacks counts weekly and lot caps, not only bands (see
+        `_take_place`)."""
         self.tries = 0
         """Tries left (see `place_more`)."""
         self.relocate = False
@@ -138,7 +142,8 @@ class Repacking(Reassignment):
         and under the provider's weekly cap and its lots' caps (`Room.uses`): counting bands
         alone, the Rotherham example's rounding left out a person in care whose provider had
         room in every band but was 2,055 minutes short under its weekly cap, and no repair
-        could place them."""
+        could place them. Without `caps` (on a sifted book: see `LexicographicModel._traded`),
+        bands alone."""
         pairs = self.pairs
         k, p = int(pairs.package[r]), int(pairs.provider[r])
         if self.room.fits(p, self.need[k]) and self._keeps_added(r):
@@ -149,8 +154,8 @@ class Repacking(Reassignment):
             return relocated
         members = self._members_at(p)
         there = self.at[members]
-        uses = Room.uses(self.need[members])
-        short = np.maximum(Room.uses(self.need[k]) - self.room.at(p), 0)
+        uses = self._uses(members)
+        short = self._short(k, p)
         relief = np.minimum(uses, short).sum(axis=1)
         ok = (worth[there] < worth[r]) & ~self.frozen[there] & ((relief > 0) | ~short.any())
         for signed, slack in zip(self.signed, self.slack, strict=True):
@@ -173,9 +178,9 @@ class Repacking(Reassignment):
         pairs = self.pairs
         k, p = int(pairs.package[r]), int(pairs.provider[r])
         members = self._members_at(p)
-        short = np.maximum(Room.uses(self.need[k]) - self.room.at(p), 0)
+        short = self._short(k, p)
         members = members[
-            (Room.uses(self.need[members]) >= short).all(axis=1) & ~self.frozen[self.at[members]]
+            (self._uses(members) >= short).all(axis=1) & ~self.frozen[self.at[members]]
         ]
         for j in members[np.argsort(self.need[members].sum(axis=1), kind="stable")]:
             if self.tries <= 0:
@@ -192,6 +197,17 @@ class Repacking(Reassignment):
                     return int(worth[r])
                 self._apply(a, int(rows[q]))
         return 0
+
+    def _uses(self, packages: np.ndarray) -> np.ndarray:
+        """What these packages take of a provider's room (see `Room.uses`; bands alone
+        without `caps`)."""
+        need = self.need[packages]
+        return Room.uses(need) if self.caps else need
+
+    def _short(self, k: int, p: int) -> np.ndarray:
+        """What package k lacks of room at provider p, in the terms of `_uses`."""
+        room = self.room.at(p) if self.caps else self.room.band[p]
+        return np.maximum(self._uses(np.array(k)) - room, 0)
 
     def _displace(self, r: int, drop: np.ndarray, worth: np.ndarray) -> int:
         """Unplace the pairs `drop` and place r instead, if that gains and keeps every held

@@ -747,8 +747,12 @@ class LexicographicModel:
         (default: every level held), up to `until`, and whether the clock stopped them."""
         held = held or Held(tuple(self.held), self.least_kept)
         solved = tuple(g for g, _ in self.held)
-        repacking = Repacking(self.pairs, self.rules, plan, held, solved)
-        relocate = goal in RELOCATING and not self.relaxation.sifted
+        # On a sifted book, trades count bands alone and never relocate (see `RELOCATING`):
+        # counting caps there placed 1,365 urgent minutes more at 20,000 packages, and the hours
+        # level, holding them, ended 0.61 % from its bound instead of 0.45 %.
+        small = not self.relaxation.sifted
+        repacking = Repacking(self.pairs, self.rules, plan, held, solved, caps=small)
+        relocate = goal in RELOCATING and small
         clock = repacking.place_more(goal, tries, deadline, until, relocate)
         return repacking.chosen, clock
 
