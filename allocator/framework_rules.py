@@ -78,7 +78,7 @@ class Room:
             ok &= ~(self.in_lot[providers] & (self.lot < minutes)).any(axis=1)
         return ok
 
-    def at(self, p: int) -> np.ndarray:
+    def left(self, p: int) -> np.ndarray:
         """Provider p's room per band, then under its weekly cap and its lots' caps: what
         `uses` measures a package against (it fits where it uses no more than this)."""
         lot = self.lot[self.in_lot[p]].min(initial=UNCAPPED)
@@ -86,7 +86,7 @@ class Room:
 
     @staticmethod
     def uses(need: np.ndarray) -> np.ndarray:
-        """What packages with these band needs (one per row) take of `at`'s room: per band,
+        """What packages with these band needs (one per row) take of `left`'s room: per band,
         then their minutes under the weekly cap and under the lots' caps."""
         minutes = need.sum(axis=-1, keepdims=True)
         return np.concatenate([need, minutes, minutes], axis=-1)

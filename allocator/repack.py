@@ -206,7 +206,7 @@ class Repacking(Reassignment):
 
     def _short(self, k: int, p: int) -> np.ndarray:
         """What package k lacks of room at provider p, in the terms of `_uses`."""
-        room = self.room.at(p) if self.caps else self.room.band[p]
+        room = self.room.left(p) if self.caps else self.room.band[p]
         return np.maximum(self._uses(np.array(k)) - room, 0)
 
     def _displace(self, r: int, drop: np.ndarray, worth: np.ndarray) -> int:

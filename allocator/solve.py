@@ -720,9 +720,8 @@ class LexicographicModel:
         room the relaxation gave others. Measured at 20,000 packages' hours level: the first
         placed 16,652,625 minutes but left out 32 people in care and 3,690 urgent minutes;
         repaired, then traded, 16,615,275, against 16,592,115 for the anchored rounding after
-        trades (16,586,265 before). Where the repair fails (at Rotherham's placement levels
-        it leaves one person in care out), the others remain. Also returns whether the
-        clock (`deadline`) stopped the repair or a trade."""
+        trades (16,586,265 before). Where the repair fails, the others remain. Also returns
+        whether the clock (`deadline`) stopped the repair or a trade."""
         repaired, clock = self._repaired(first, tries, deadline)
         plans = []
         for plan in (*kept, repaired):
