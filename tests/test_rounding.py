@@ -3,6 +3,7 @@
 import numpy as np
 from builders import package, policy, provider, scenario
 from test_property import pair_table
+from test_reassign import placements, plan_of
 
 from allocator.policy import Goal
 from allocator.solve import LexicographicModel
@@ -82,14 +83,9 @@ def test_a_dropped_urgent_package_promoted_goes_where_the_relaxation_has_most_of
     pairs, rules = pair_table(book)
     model = LexicographicModel(pairs, rules)
     model._hold(Goal.URGENT_HOURS, 120)
-    at = {
-        (book.packages[k].id, book.providers[p].id): i
-        for i, (k, p) in enumerate(zip(pairs.package, pairs.provider, strict=True))
-    }
-    x = np.zeros(len(pairs))
-    x[at["U", "A"]], x[at["U", "B"]], x[at["W", "A"]], x[at["V", "B"]] = 0.75, 0.25, 1.0, 1.0
-    plan = np.zeros(len(pairs), dtype=bool)
-    plan[at["U", "B"]] = True
+    x = 0.75 * plan_of(book, pairs, {"U": "A"}) + 0.25 * plan_of(book, pairs, {"U": "B"})
+    x += plan_of(book, pairs, {"W": "A", "V": "B"})
+    plan = plan_of(book, pairs, {"U": "B"})
     counted, order = model._counted_by_held(plan), model._rounding_order(x)
 
     first = model._rounded(x, np.zeros(len(pairs), dtype=bool), order)
@@ -97,6 +93,6 @@ def test_a_dropped_urgent_package_promoted_goes_where_the_relaxation_has_most_of
     promoted, _ = model._kept_rounding(x, first, counted, order, True, stop_at=float("inf"))
 
     assert model._breaks_held(first)  # U dropped by the first pass
-    assert np.flatnonzero(anchored).tolist() == sorted([at["U", "B"], at["W", "A"]])  # V left out
-    assert np.flatnonzero(promoted).tolist() == sorted([at["U", "A"], at["W", "B"], at["V", "B"]])
+    assert placements(book, pairs, anchored) == {"U": "B", "W": "A"}  # V left out
+    assert placements(book, pairs, promoted) == {"U": "A", "W": "B", "V": "B"}
     assert model.evaluate(Goal.HOURS_PLACED, promoted) == 210  # every package: the optimum
