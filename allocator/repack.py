@@ -65,6 +65,15 @@ class Repacking(Reassignment):
         first are displaced last, then to the second, and so on (a repair of one level may
         displace packages another counts, and should displace as few as it can)."""
 
+    def set_aside(self, uncounted: np.ndarray) -> np.ndarray:
+        """Take out of the plan the placed pairs of `uncounted` that are not frozen (see
+        `Reassignment`), and return them: packages no level counts so far, set aside so that
+        their room is free to trade with (see `LexicographicModel._traded`)."""
+        aside = np.flatnonzero(self.chosen & uncounted & ~self.frozen)
+        for a in aside:
+            self._remove(int(a))
+        return aside
+
     def place_more(
         self,
         goal: Goal,

@@ -2,7 +2,7 @@
 
 import math
 
-from builders import package, provider, scenario
+from builders import package, policy, provider, scenario
 from hypothesis import given
 from test_property import SETTINGS, framework_books, pair_table
 from test_reassign import PLACEMENT, cascade_start, placements, plan_of
@@ -11,6 +11,7 @@ from allocator.goals import peak_utilisation
 from allocator.policy import Goal
 from allocator.reassign import Held
 from allocator.repack import Repacking
+from allocator.solve import LexicographicModel
 from allocator.validate import check_allocation
 
 
@@ -60,6 +61,37 @@ def test_trades_asked_to_relocate_move_a_person_in_care_to_make_room():
     where = {"J": "A"}
     assert traded(book, where, Goal.URGENT_HOURS, held, relocate=True) == {"J": "B", "K": "A"}
     assert traded(book, where, Goal.URGENT_HOURS, held) == where
+
+
+def test_the_urgent_levels_trades_set_aside_what_no_level_counts_and_put_it_back():
+    """A, B and C have 60 minutes each. J, in care with A, could go to B, which the routine N
+    holds; N could go to B or C; the urgent U only to A. Moving J to B to let U in takes N
+    out of the way first: the urgent level counts neither N nor where it goes, so its trades
+    set N aside, and put it back after where it still fits (C). The hours level counts N and
+    sets nothing aside; nor does a level held that is minimised (cost), which moving N could
+    worsen."""
+    book = scenario(
+        [provider(p, morning=60) for p in "ABC"],
+        [
+            package("J", current="A", excluded=["C"]),
+            package("N", excluded=["A"]),
+            package("U", urgency="hospital_discharge", excluded=["B", "C"]),
+        ],
+        policy(("existing_care", "urgent_hours", "hours_placed", "cost")),
+    )
+    pairs, rules = pair_table(book)
+    model = LexicographicModel(pairs, rules)
+    model._hold(Goal.EXISTING_CARE, 1)
+    plan = plan_of(book, pairs, {"J": "A", "N": "B"})
+
+    urgent, _ = model._traded(Goal.URGENT_HOURS, plan, tries=1_000, deadline=math.inf)
+    hours, _ = model._traded(Goal.HOURS_PLACED, plan, tries=1_000, deadline=math.inf)
+
+    assert placements(book, pairs, urgent) == {"J": "B", "U": "A", "N": "C"}
+    assert check_allocation(book, placements(book, pairs, urgent)) == []
+    assert placements(book, pairs, hours) == {"J": "A", "N": "B"}
+    model._hold(Goal.COST, int(model.evaluate(Goal.COST, plan)))
+    assert not model._uncounted(Goal.URGENT_HOURS).any()
 
 
 def test_a_weekly_cap_not_a_band_is_the_room_a_trade_frees():
