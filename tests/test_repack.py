@@ -63,6 +63,23 @@ def test_trades_asked_to_relocate_move_a_person_in_care_to_make_room():
     assert traded(book, where, Goal.URGENT_HOURS, held) == where
 
 
+def test_relocating_moves_several_people_in_care_when_no_one_of_them_frees_enough():
+    """The urgent U needs all of A's 120 minutes, which J and K, both in care, hold; J could
+    go to B, K to C, each with 60 minutes free. Neither move alone lets U in; both do."""
+    book = scenario(
+        [provider("A", morning=120), provider("B", morning=60), provider("C", morning=60)],
+        [
+            package("J", current="A", excluded=["C"]),
+            package("K", current="A", excluded=["B"]),
+            package("U", minutes=120, urgency="hospital_discharge", excluded=["B", "C"]),
+        ],
+    )
+    held = [(Goal.EXISTING_CARE, 2)]
+    where = {"J": "A", "K": "A"}
+    moved = traded(book, where, Goal.URGENT_HOURS, held, relocate=True)
+    assert moved == {"J": "B", "K": "C", "U": "A"}
+
+
 def test_the_urgent_levels_trades_set_aside_what_no_level_counts_and_put_it_back():
     """A, B and C have 60 minutes each. J, in care with A, could go to B, which the routine N
     holds; N could go to B or C; the urgent U only to A. Moving J to B to let U in takes N
