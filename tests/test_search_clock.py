@@ -1,6 +1,7 @@
 """A search the wall clock stops must say so, whatever work it had used: that flag is what
 tells users a plan may differ on another run or machine."""
 
+import time
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ from test_property import pair_table
 
 from allocator.cascade import cascade_allocation
 from allocator.io.scenario_files import load_scenario
+from allocator.lp_bound import LpOutcome
 from allocator.policy import Goal
 from allocator.solve import Budget, LexicographicModel, SolveParams, stopped_by_clock
 
@@ -51,3 +53,26 @@ def test_no_time_left_for_a_search_means_no_second_relaxation_to_guide_it(monkey
     guide = model._rins_guide(Goal.HOURS_PLACED, relaxed, start, wall_s=relaxed.seconds)
 
     assert relaxed.x is not None and guide is relaxed.x
+
+
+def test_a_relaxation_stopped_at_the_deadline_is_not_followed_by_the_plain_one(monkeypatch):
+    # The plain relaxation is the fallback of a nudged one the clock stopped; given the level's
+    # relaxation time again past the deadline, a 10 s solve of Rotherham ended 0.65 s late.
+    pairs, rules = pair_table(load_scenario(BURY))
+    model = LexicographicModel(pairs, rules)
+    start = cascade_allocation(pairs, rules)
+    calls: list[tuple[float, bool]] = []
+
+    def solve(goal, wall_s, plan, nudge=True):
+        calls.append((wall_s, nudge))
+        return LpOutcome(None, wall_s, timed_out=True)
+
+    monkeypatch.setattr(model.relaxation, "solve", solve)
+
+    model._relaxation(Goal.HOURS_PLACED, 1.0, start, deadline=time.monotonic() - 1)
+    model._relaxation(Goal.HOURS_PLACED, 1.0, start, deadline=time.monotonic() + 0.5)
+
+    assert calls[0] == (1.0, True)
+    assert calls[1] == (1.0, True)
+    assert not calls[2][1] and 0 < calls[2][0] <= 0.5  # the plain one, within the deadline
+    assert len(calls) == 3
