@@ -1,5 +1,6 @@
 """The LP relaxation: hand-made cases whose relaxed optimum is known."""
 
+import math
 from unittest import mock
 
 import numpy as np
@@ -255,7 +256,7 @@ def test_a_nudged_relaxation_out_of_time_falls_back_to_the_plain_one() -> None:
         return solve(self, goal, wall_s, plan, nudge)
 
     with mock.patch.object(LpRelaxation, "solve", nudged_out_of_time):
-        relaxed = model._relaxation(Goal.HOURS_PLACED, 10, np.zeros(len(pairs), bool))
+        relaxed = model._relaxation(Goal.HOURS_PLACED, 10, np.zeros(len(pairs), bool), math.inf)
 
     assert relaxed.value == 90 and relaxed.timed_out
     assert np.isclose(relaxed.x @ pairs.minutes, 90)
