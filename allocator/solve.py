@@ -35,11 +35,11 @@ machine the examples' 60 s solves end in 21-39 s, at 0.2 as at 0.3 (most levels'
 when a round finds nothing, not on work), which leaves the wall-clock limit as a guard that a
 machine 50 % slower still does not reach. The small council's are bound by work: at 0.3 its
 hours level ends 0.45-0.50 % from its bound (1.23-1.36 % at 0.2), keeping 150-163 people with
-their provider instead of 183-187, as the policy ranks hours placed first. Not on a county-sized
-book: CP-SAT's first batch of interleaved
-tasks cannot be cut and outruns a small budget (at 20,000 packages the urgent level's RINS
-round, budgeted 2.8 units, used 8.2-9.5 in the 13 s its share allowed), so the clock stops
-those searches, and the level says so (see `stopped_by_clock`)."""
+their provider instead of 183-187, as the policy ranks hours placed first. Not on a
+county-sized book: CP-SAT's first batch of interleaved tasks cannot be cut and outruns a small
+budget (at 20,000 packages the urgent level's RINS round, budgeted 2.8 units, used 8.2-9.5 in
+the 13 s its share allowed), so the clock stops those searches, and the level says so (see
+`stopped_by_clock`)."""
 
 MIN_LEVEL_WALL_S = 0.5
 """A level that starts with less wall time than this left is not searched."""
