@@ -797,10 +797,15 @@ class LexicographicModel:
             return plan
         other = np.ones(len(self.pairs), dtype=bool)
         other[aside] = False
-        keys = self.pairs.ranking_key(tuple(self.pairs.scenario.policy.goals))
         queue = np.asarray(queue_order(self.pairs))
         order = queue[np.isin(queue, self.pairs.package[aside])].tolist()
-        return place_greedily(self.pairs, self.rules, plan, (*keys.T[::-1], other), order)
+        return place_greedily(self.pairs, self.rules, plan, (*self._offers(), other), order)
+
+    def _offers(self) -> tuple[np.ndarray, ...]:
+        """Keys offering each package its providers in the policy's order of goals, as a fill
+        offers them (`place_greedily`'s `offer_keys`, the first goal most significant)."""
+        keys = self.pairs.ranking_key(tuple(self.pairs.scenario.policy.goals))
+        return tuple(keys.T[::-1])
 
     def _repaired(
         self, level: Goal, plan: np.ndarray, tries: int, deadline: float
@@ -916,8 +921,7 @@ class LexicographicModel:
         Adding a placement never lowers a maximised goal, so while every level so far maximises,
         this can only improve the plan; it closes the gap a time-limited level leaves behind.
         """
-        keys = self.pairs.ranking_key(tuple(self.pairs.scenario.policy.goals))
-        filled = place_greedily(self.pairs, self.rules, chosen, tuple(keys.T[::-1]))
+        filled = place_greedily(self.pairs, self.rules, chosen, self._offers())
         clock = False
         if goal in PLACEMENT:
             filled, clock = self._traded(goal, filled, tries, time.monotonic() + wall_s)
