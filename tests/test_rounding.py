@@ -6,7 +6,7 @@ from test_property import pair_table
 from test_reassign import placements, plan_of
 
 from allocator.policy import Goal
-from allocator.solve import LexicographicModel
+from allocator.solve import Budget, LexicographicModel, SolveParams
 
 
 def split_urgent_model() -> tuple[LexicographicModel, dict[str, int]]:
@@ -96,3 +96,87 @@ def test_a_dropped_urgent_package_promoted_goes_where_the_relaxation_has_most_of
     assert placements(book, pairs, anchored) == {"U": "B", "W": "A"}  # V left out
     assert placements(book, pairs, promoted) == {"U": "A", "W": "B", "V": "B"}
     assert model.evaluate(Goal.HOURS_PLACED, promoted) == 210  # every package: the optimum
+
+
+def urgent_blocked_model():
+    """A has 120 morning minutes, B 60. The plan has the routine N (60) at A, where alone the
+    urgent U (120) fits; the urgent W (60) fits only at B. The plain vertex places U, the
+    nudged one (the plan's) keeps N."""
+    book = scenario(
+        [provider("A", morning=120), provider("B", morning=60)],
+        [
+            package("U", minutes=120, urgency="hospital_discharge", excluded=["B"]),
+            package("W", minutes=60, urgency="hospital_discharge", excluded=["A"]),
+            package("N", minutes=60, excluded=["B"]),
+        ],
+        policy(("urgent_hours", "hours_placed")),
+    )
+    pairs, rules = pair_table(book)
+    model = LexicographicModel(pairs, rules)
+    return model, book, pairs
+
+
+def search_from_roundings(model, goal, guide, plan, work: float, nudged=None):
+    """The level's search from `plan` with `work` units, guided by `guide`; the plan's own
+    vertex is `nudged` (by default a copy of the plan)."""
+    nudged = plan.astype(float) if nudged is None else nudged
+    return model._rins_from_best_rounding(
+        guide, nudged, goal, True, Budget(work, 5.0), SolveParams(), plan, tries=2_000
+    )
+
+
+def test_the_urgent_search_starts_from_the_plain_vertex_rounding_where_it_places_more() -> None:
+    model, book, pairs = urgent_blocked_model()
+    plan = plan_of(book, pairs, {"N": "A"})
+    plain = plan_of(book, pairs, {"U": "A"}).astype(float)
+
+    # No work for the search itself: what comes back is where it would have started.
+    started, _, _ = search_from_roundings(model, Goal.URGENT_HOURS, plain, plan, 0)
+    vertex = plan.astype(float)
+    same, _, _ = search_from_roundings(model, Goal.URGENT_HOURS, vertex, plan, 0, vertex)
+    hours, _, _ = search_from_roundings(model, Goal.HOURS_PLACED, plain, plan, 0)
+
+    assert placements(book, pairs, started) == {"U": "A", "W": "B"}  # rounded, then traded
+    assert (same == plan).all()  # the guide is the plan's own vertex
+    assert (hours == plan).all()  # not a level that rounds the plain vertex
+
+
+def test_a_search_that_gains_nothing_from_the_rounding_runs_from_the_plan_too(monkeypatch) -> None:
+    model, book, pairs = urgent_blocked_model()
+    plan = plan_of(book, pairs, {"N": "A"})
+    rounded = plan_of(book, pairs, {"U": "A"})  # 120 urgent minutes
+    best = plan_of(book, pairs, {"U": "A", "W": "B"})  # 180: what the search from the plan finds
+    budgets: list[float] = []
+
+    def search(guide, goal, maximise, budget, params, start):
+        budgets.append(budget.work)
+        return (best if start is plan else start), 1.5, False
+
+    monkeypatch.setattr(model, "_better_of", lambda *args: (rounded, False))
+    monkeypatch.setattr(model, "_rins", search)
+
+    found, work, _ = search_from_roundings(model, Goal.URGENT_HOURS, rounded * 1.0, plan, 4.0)
+
+    assert found is best
+    assert work == 3.0
+    assert budgets == [4.0, 2.5]  # the search from the plan gets what the first left
+
+
+def test_a_search_that_gains_from_the_rounding_is_the_only_one(monkeypatch) -> None:
+    model, book, pairs = urgent_blocked_model()
+    plan = plan_of(book, pairs, {"N": "A"})
+    rounded = plan_of(book, pairs, {"U": "A"})
+    best = plan_of(book, pairs, {"U": "A", "W": "B"})
+    starts: list[np.ndarray] = []
+
+    def search(guide, goal, maximise, budget, params, start):
+        starts.append(start)
+        return best, 1.5, False
+
+    monkeypatch.setattr(model, "_better_of", lambda *args: (rounded, False))
+    monkeypatch.setattr(model, "_rins", search)
+
+    found, work, _ = search_from_roundings(model, Goal.URGENT_HOURS, rounded * 1.0, plan, 4.0)
+
+    assert found is best and work == 1.5
+    assert len(starts) == 1 and starts[0] is rounded
