@@ -1,0 +1,101 @@
+"""Neighbourhoods of a few providers, and the exact re-solves of them on a placement level."""
+
+import numpy as np
+from builders import package, policy, provider, scenario
+from test_property import brute_force_top_levels, pair_table
+from test_reassign import placements, plan_of
+
+from allocator import solve
+from allocator.policy import Goal
+from allocator.provider_groups import ProviderGroups
+from allocator.solve import LexicographicModel, SolveParams
+
+
+def chain_book():
+    """A (60 morning minutes) and B (120) share P (60, either); Q (120) only B can serve, and C
+    (60) serves only R. Placing Q takes a chain: P from B to A, then Q at B."""
+    return scenario(
+        [provider("A", morning=60), provider("B", morning=120), provider("C", morning=60)],
+        [
+            package("P", minutes=60, excluded=["C"]),
+            package("Q", minutes=120, excluded=["A", "C"]),
+            package("R", minutes=60, excluded=["A", "B"]),
+        ],
+        policy(("hours_placed",)),
+    )
+
+
+def test_groups_join_only_providers_that_share_people() -> None:
+    book = chain_book()
+    pairs, _ = pair_table(book)
+    groups = ProviderGroups(pairs, size=2, seed=(0, 0))
+    names = [p.id for p in book.providers]
+
+    drawn = {tuple(sorted(names[p] for p in groups.group())) for _ in range(50)}
+
+    assert drawn == {("A", "B"), ("C",)}  # C shares no one, so it stays alone
+
+
+def test_a_group_frees_its_own_and_the_unplaced_people_and_fixes_the_rest() -> None:
+    book = chain_book()
+    pairs, _ = pair_table(book)
+    groups = ProviderGroups(pairs, size=2, seed=(0, 0))
+    plan = plan_of(book, pairs, {"P": "B", "R": "C"})
+    a, b = 0, 1
+
+    free = groups.free(plan, [a, b])
+
+    freed = {
+        (book.packages[k].id, book.providers[p].id)
+        for k, p in zip(pairs.package[free], pairs.provider[free], strict=True)
+    }
+    assert freed == {("P", "A"), ("P", "B"), ("Q", "B")}  # R stays at C, outside the group
+
+
+def test_regrouping_finds_the_chain_no_single_move_makes() -> None:
+    book = chain_book()
+    pairs, rules = pair_table(book)
+    model = LexicographicModel(pairs, rules)
+    model._set_objective(Goal.HOURS_PLACED, True)
+    plan = plan_of(book, pairs, {"P": "B", "R": "C"})
+
+    regrouped, cut_short = model._regrouped(
+        Goal.HOURS_PLACED, True, plan, SolveParams(seed=0), groups=4, stop_at=float("inf")
+    )
+
+    assert not cut_short
+    assert placements(book, pairs, regrouped) == {"P": "A", "Q": "B", "R": "C"}  # the optimum
+
+
+def test_a_group_of_every_provider_re_solves_to_the_exact_optimum(monkeypatch) -> None:
+    """With every provider in the group, one re-solve is the whole level, solved exactly: it
+    must match the brute-force optimum, urgent minutes held first."""
+    monkeypatch.setattr(solve, "GROUP_SIZE", 4)
+    rng = np.random.default_rng(3)
+    for _ in range(6):
+        book = scenario(
+            [provider(name, morning=int(rng.integers(60, 240))) for name in "ABCD"],
+            [
+                package(
+                    f"K{i}",
+                    minutes=int(rng.choice([30, 60, 90, 120])),
+                    urgency="hospital_discharge" if i % 3 == 0 else "routine",
+                    excluded=[str(rng.choice(list("ABCD")))],
+                )
+                for i in range(8)
+            ],
+            policy(("urgent_hours", "hours_placed")),
+        )
+        urgent, hours = brute_force_top_levels(book)
+        pairs, rules = pair_table(book)
+        model = LexicographicModel(pairs, rules)
+        model._hold(Goal.URGENT_HOURS, urgent)
+        model._set_objective(Goal.HOURS_PLACED, True)
+        start = np.zeros(len(pairs), dtype=bool)
+
+        found, _ = model._regrouped(
+            Goal.HOURS_PLACED, True, start, SolveParams(seed=0), groups=1, stop_at=float("inf")
+        )
+
+        assert model.evaluate(Goal.URGENT_HOURS, found) == urgent
+        assert model.evaluate(Goal.HOURS_PLACED, found) == hours
