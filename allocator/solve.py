@@ -134,7 +134,6 @@ below). The hours level's plain vertex is not solved within its 5 s share, and a
 rounding it as well, tried on every placement level, placed no more hours and kept fewer
 people with their provider."""
 
-
 GROUP_SIZE = 3
 """Providers per neighbourhood of `_regrouped`: measured on Rotherham's hours level at 60 s
 (10 s of neighbourhoods, seed 0), groups of 3 gained most (1.29 % from the bound after), 2
@@ -146,7 +145,9 @@ and more, smaller re-solves gained more in the same time (0.1: 1.29 %, 0.2: 1.33
 
 GROUPS_PER_SECOND = 1
 """Neighbourhoods per second of a placement level's planned share of the limit: a count, not a
-time, so the plan does not depend on the machine; the clock only guards it. Measured with seeds
+time, so the plan does not depend on the machine; the clock only guards it. Their work is not
+drawn from the level's work budget, so the levels after get the same budgets as without them
+(the solve takes longer instead: below). Measured with seeds
 0-2 at 60 s against none: Rotherham's hours level 1.45-1.52 % from its bound (2.05-2.12 %),
 Bury's 0.25-0.32 % (0.27-0.42 %), the small council's 0.29-0.34 % (0.45-0.50 %), the county
 preset's at 1,000 packages 0.89-1.30 % (1.35-1.57 %) with its urgent level 2.75-3.08 %
@@ -155,7 +156,7 @@ hours level's neighbourhoods stopped by the clock; one a second ends it at 50.6-
 
 GROUP_SHARE = 0.5
 """Share of the level's wall time left that the neighbourhoods may take before the clock stops
-them."""
+them, as RINS takes `RINS_SHARE`: the level's last search keeps the rest."""
 
 TIME_WEIGHT = {Goal.EXISTING_CARE: 2, Goal.URGENT_HOURS: 6, Goal.HOURS_PLACED: 6}
 """Share of the time budget per level (others 1): the placement levels decide unmet need, the
