@@ -523,7 +523,17 @@ class LexicographicModel:
                 outcome = dataclasses.replace(outcome, hit_wall_clock=True)
             outcomes.append(outcome)
             self._hold(goal, outcome.value)
-        return chosen, outcomes
+        return chosen, [self._of_plan(outcome, chosen) for outcome in outcomes]
+
+    def _of_plan(self, outcome: LevelOutcome, plan: np.ndarray) -> LevelOutcome:
+        """The level's outcome with the value the final `plan` gets on it: a later level holds
+        each earlier one at least at its value, and may do better (Bury at 5 s, seed 0: the
+        urgent level placed 53,835 urgent minutes, 1.16 % from its bound, and the plan, after
+        the hours level, 54,465, its optimum)."""
+        value = self.evaluate(outcome.goal, plan)
+        return dataclasses.replace(
+            outcome, value=value, optimal=outcome.optimal or value == outcome.bound
+        )
 
     def _worth_relaxing(self, goal: Goal, budget: Budget, last_relaxation_s: float) -> bool:
         """Whether to solve the level's relaxation: not on a sifted book, for a level whose
