@@ -154,6 +154,14 @@ preset's at 1,000 packages 0.89-1.30 % (1.35-1.57 %) with its urgent level 2.75-
 (3.08-4.06 %). Two a second took Rotherham to 1.30 % (seed 0) but its solve to 57.6 s, the
 hours level's neighbourhoods stopped by the clock; one a second ends it at 50.6-52.4 s."""
 
+MIN_GROUPS = 5
+"""Fewest neighbourhoods worth drawing: fewer (one or two a level at a 5 s limit) gain little
+and take time the next level's relaxation and rounding need. Measured on Rotherham at 5 s with
+one a level: Bury's hours level 0.88-1.02 % from its bound (0.98-1.09 % without), but two runs
+of Rotherham's seed 2 ended 2.12 % (714 people kept with their provider) and 2.57 % (339 kept),
+the hours level's rounding cut short by the clock. The brokerage batch setting (10 s) still
+draws five at the hours level."""
+
 GROUP_SHARE = 0.5
 """Share of the level's wall time left that the neighbourhoods may take before the clock stops
 them, as RINS takes `RINS_SHARE`: the level's last search keeps the rest."""
@@ -488,13 +496,14 @@ class LexicographicModel:
                         max(budget.work - work, MIN_LEVEL_WORK / 2),
                         max(_left(deadline), 0.05) * share,
                     )
-                if goal in PLACEMENT and not self.relaxation.sifted:
+                groups = int(planned_s * GROUPS_PER_SECOND)
+                if goal in PLACEMENT and not self.relaxation.sifted and groups >= MIN_GROUPS:
                     chosen, groups_cut = self._regrouped(
                         goal,
                         maximise,
                         chosen,
                         params,
-                        int(planned_s * GROUPS_PER_SECOND),
+                        groups,
                         time.monotonic() + budget.wall_s * GROUP_SHARE,
                     )
                     cut_short |= groups_cut
