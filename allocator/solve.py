@@ -152,7 +152,8 @@ drawn from the level's work budget, so the levels after get the same budgets as 
 Bury's 0.25-0.32 % (0.27-0.42 %), the small council's 0.29-0.34 % (0.45-0.50 %), the county
 preset's at 1,000 packages 0.89-1.30 % (1.35-1.57 %) with its urgent level 2.75-3.08 %
 (3.08-4.06 %). Two a second took Rotherham to 1.30 % (seed 0) but its solve to 57.6 s, the
-hours level's neighbourhoods stopped by the clock; one a second ends it at 50.6-52.4 s."""
+hours level's neighbourhoods stopped by the clock; one a second ends it at 50.6-57.2 s
+(across runs on an otherwise idle machine), still on work, not on the clock."""
 
 MIN_GROUPS = 5
 """Fewest neighbourhoods worth drawing: fewer (one or two a level at a 5 s limit) gain little
