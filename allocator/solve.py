@@ -136,12 +136,13 @@ people with their provider."""
 
 GROUP_SIZE = 3
 """Providers per neighbourhood of `_regrouped`: measured on Rotherham's hours level at 60 s
-(10 s of neighbourhoods, seed 0), groups of 3 gained most (1.29 % from the bound after), 2
-1.40 %, 4 1.47 %, 6 1.62 %, from 2.05 %."""
+(10 s of neighbourhoods, seed 0, from 2.05 % from its bound), groups of 3 at 0.1 units of work
+ended 1.29 % from the bound, of 2 at 0.1 units 1.40 %, of 4 at 0.5 units 1.47 %, of 6 at 0.5
+units 1.62 %."""
 
 GROUP_WORK = 0.1
-"""CP-SAT work (one worker) per neighbourhood: most are solved to optimality well within it,
-and more, smaller re-solves gained more in the same time (0.1: 1.29 %, 0.2: 1.33 %)."""
+"""CP-SAT work (one worker) per neighbourhood: more, smaller re-solves gained more in the same
+time (groups of 3 as in `GROUP_SIZE`: 0.1 units 1.29 %, 0.2 units 1.33 %)."""
 
 GROUPS_PER_SECOND = 1
 """Neighbourhoods per second of a placement level's planned share of the limit: a count, not a
@@ -157,10 +158,10 @@ hours level's neighbourhoods stopped by the clock; one a second ends it at 50.6-
 
 MIN_GROUPS = 5
 """Fewest neighbourhoods worth drawing: fewer (one or two a level at a 5 s limit) gain little
-and take time the next level's relaxation and rounding need. Measured on Rotherham at 5 s with
-one a level: Bury's hours level 0.88-1.02 % from its bound (0.98-1.09 % without), but two runs
-of Rotherham's seed 2 ended 2.12 % (714 people kept with their provider) and 2.57 % (339 kept),
-the hours level's rounding cut short by the clock. The brokerage batch setting (10 s) still
+and take time the next level's relaxation and rounding need. Measured at 5 s with one or two a
+level, seeds 0-2: Bury's hours level 0.88-1.02 % from its bound (0.98-1.09 % without), but two
+runs of Rotherham's seed 2 ended 2.12 % (714 people kept with their provider) and 2.57 % (339
+kept), the hours level's rounding cut short by the clock. The brokerage batch setting (10 s) still
 draws five at the hours level."""
 
 GROUP_SHARE = 0.5
