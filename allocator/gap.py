@@ -21,6 +21,7 @@ from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
 from ortools.util.python.solve_interrupter import SolveInterrupter
 
+from allocator.gap_core import CORE_AGENTS, core_pairs, solve_cores
 from allocator.gap_highs import solve_with_highs
 from allocator.gap_local_search import iterations_for, tabu_search
 
@@ -360,6 +361,24 @@ does not close it: on type D (none ruled out) HiGHS improved nothing in 60 s run
 the clock; on the 1600-job instances (0.05 % ruled out) it did not finish the root node. Measured
 share ruled out: c15900 76 %, c20400 66 %, c201600 56 %, c60900 35 %, e40400 38 %, e60900 23 %."""
 
+CORE_MIN_JOBS = 1000
+"""Jobs from which the search rounds give `CORE_SHARE` of the work to HiGHS on a core of each
+job's cheapest agents (`allocator.gap_core`): the 1600-job instances, where the Lagrangian bound
+rules out almost no pair and the tabu walk gets a few hundred iterations. On the 900-job
+instances the final exact solve, with HiGHS on the reduced model, already gets what the core
+does (c15900 11343, c30900 9985, c60900 9334 from the core against 11342, 9987, 9333), and
+below that the first exact solve proves most instances."""
+
+CORE_SHARE = 0.35
+"""Share of the work for the core solves where they run, taken from the search rounds."""
+
+CORE_NODES = 1
+"""HiGHS's branch-and-bound nodes on a core: the root node alone, whose heuristics find the
+gains. More nodes cost far more time and found nothing more (from solve_gap's 20 s answers,
+Intel Xeon, 2026-12-04): c401600's core of 3 agents a job gave 17148 at the root in 10 s and
+after 10 nodes in 22 s; e401600's gave 178462 in 8 s and 17 s after 4 nodes. The root's time is
+the model's, so the wall clock stays only a guard."""
+
 LP_PARAMETERS = "use_dual_simplex: true"
 """GLOP's dual simplex: 4 s rather than 12 s on the 80 × 1600 relaxation."""
 
@@ -513,6 +532,8 @@ def _run_phases(search: _Search, fits: np.ndarray, work: float) -> None:
     used = _solve_exactly(search, fits, work * EXACT_SHARE, share=WALL_GUARD * EXACT_SHARE)
     if search.solved:
         return
+    large = lagrangian is not None and fits.shape[1] >= CORE_MIN_JOBS
+    core_work = work * CORE_SHARE if large else 0.0
     start = search.best if search.best is not None or lagrangian is None else lagrangian.rounded
     if start is not None:
         gap = math.inf if search.value is None else search.value - search.bound
@@ -520,9 +541,13 @@ def _run_phases(search: _Search, fits: np.ndarray, work: float) -> None:
         search_work = work * (SEARCH_SHARE_WHEN_CLOSE if nearly_closed else SEARCH_SHARE)
         if search.best is None:
             search_work = (work - used) * SEARCH_SHARE_WHEN_STUCK
+        search_work = max(search_work - core_work, 0.0)
         used += _search_rounds(search, start, search_work, work - used)
         if search.solved:
             return
+    if large and search.best is not None:
+        share = WALL_GUARD * core_work / max(work - used, 1e-9)
+        used += _core_solves(search, lagrangian, fits, core_work, share=min(share, 1.0))
     keep = fits.copy()
     if lagrangian is not None and search.best is not None:
         keep &= lagrangian.may_improve(search.value)
@@ -556,6 +581,26 @@ def _search_rounds(search: _Search, start: np.ndarray, work: float, remaining: f
         if search.solved:
             break
     return used
+
+
+def _core_solves(
+    search: _Search, lagrangian: _Lagrangian, fits: np.ndarray, work: float, share: float
+) -> float:
+    """HiGHS from the best assignment on the cores of `CORE_AGENTS` agents a job, one per
+    worker; `share` of the remaining wall time is a guard. Only their assignments count: a
+    core's bound does not hold for the whole problem. Returns the work used."""
+    cores = [
+        core_pairs(lagrangian.reduced, fits, search.best, agents)
+        for agents in CORE_AGENTS[: search.workers]
+    ]
+    wall_s = max(search.deadline - time.monotonic(), 0.01) * share
+    outcomes = solve_cores(
+        search.cost, search.weight, search.capacity, cores, search.best, CORE_NODES, wall_s
+    )
+    for outcome in outcomes:
+        search.offer(outcome.assignment)
+        search.reproducible &= not outcome.hit_wall_clock
+    return work
 
 
 def _lagrangian(search: _Search, fits: np.ndarray) -> _Lagrangian | None:
