@@ -21,7 +21,7 @@ from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
 from ortools.util.python.solve_interrupter import SolveInterrupter
 
-from allocator.gap_core import CORE_AGENTS, core_pairs, solve_cores
+from allocator.gap_core import CORE_ROUNDS, core_pairs, solve_cores
 from allocator.gap_highs import solve_with_highs
 from allocator.gap_local_search import iterations_for, tabu_search
 
@@ -362,15 +362,17 @@ the clock; on the 1600-job instances (0.05 % ruled out) it did not finish the ro
 share ruled out: c15900 76 %, c20400 66 %, c201600 56 %, c60900 35 %, e40400 38 %, e60900 23 %."""
 
 CORE_MIN_JOBS = 1000
-"""Jobs from which the search rounds give `CORE_SHARE` of the work to HiGHS on a core of each
-job's cheapest agents (`allocator.gap_core`): the 1600-job instances, where the Lagrangian bound
-rules out almost no pair and the tabu walk gets a few hundred iterations. On the 900-job
-instances the final exact solve, with HiGHS on the reduced model, already gets what the core
-does (c15900 11343, c30900 9985, c60900 9334 from the core against 11342, 9987, 9333), and
+"""Jobs from which the search rounds give up `CORE_SHARE` of the work, and the core rounds
+(`allocator.gap_core`: HiGHS on each job's cheapest agents) take the place of the final exact
+solve: the 1600-job instances, where the Lagrangian bound rules out almost no pair, the tabu walk
+gets a few hundred iterations and the final exact solve gained 3 on one of six in a 60 s run. On
+the 900-job instances the final exact solve, with HiGHS on the reduced model, already gets what a
+core does (c15900 11343, c30900 9985, c60900 9334 from a core against 11342, 9987, 9333), and
 below that the first exact solve proves most instances."""
 
 CORE_SHARE = 0.35
-"""Share of the work for the core solves where they run, taken from the search rounds."""
+"""Share of the work the search rounds give up where the core rounds run. The core rounds have
+no work budget of their own (HiGHS stops on its node count); they take the wall time left."""
 
 CORE_NODES = 1
 """HiGHS's branch-and-bound nodes on a core: the root node alone, whose heuristics find the
@@ -462,10 +464,11 @@ def solve_gap(
     optima that exact re-solves of a few agents stall in) followed by a neighbourhood search that
     re-solves the jobs of a few agents at a time exactly (it finds far better assignments on
     tightly packed instances than the whole-model search does); then an exact solve from the best
-    assignment on the model reduced by the LP's Lagrangian bound. The bound is the best of the LP
-    (GLOP) bound and CP-SAT's. Search is budgeted in deterministic work (the tabu search in
-    iterations), so the same seed gives the same answer on any machine that finishes within the
-    time limit.
+    assignment on the model reduced by the LP's Lagrangian bound, or, on the largest instances,
+    HiGHS's root node on cores of each job's cheapest agents (`allocator.gap_core`). The bound is
+    the best of the LP (GLOP) bound and CP-SAT's. Search is budgeted in deterministic work (the
+    tabu search in iterations, HiGHS in nodes), so the same seed gives the same answer on any
+    machine that finishes within the time limit.
     """
     started = time.monotonic()
     if sense not in ("min", "max"):
@@ -520,8 +523,8 @@ class _Lagrangian:
 
 
 def _run_phases(search: _Search, fits: np.ndarray, work: float) -> None:
-    """Exact solve, rounds of tabu search and neighbourhood search, exact solve on the reduced
-    model; stop once proved.
+    """Exact solve, rounds of tabu search and neighbourhood search, then an exact solve on the
+    reduced model (from `CORE_MIN_JOBS` jobs, core rounds instead); stop once proved.
 
     Each phase may take a share of the remaining wall time in proportion to its work, with
     `WALL_GUARD` to spare, so a phase stops on the clock only on a much slower or busier machine.
@@ -546,8 +549,8 @@ def _run_phases(search: _Search, fits: np.ndarray, work: float) -> None:
         if search.solved:
             return
     if large and search.best is not None:
-        share = WALL_GUARD * core_work / max(work - used, 1e-9)
-        used += _core_solves(search, lagrangian, fits, core_work, share=min(share, 1.0))
+        _core_rounds(search, lagrangian, fits)
+        return
     keep = fits.copy()
     if lagrangian is not None and search.best is not None:
         keep &= lagrangian.may_improve(search.value)
@@ -583,24 +586,23 @@ def _search_rounds(search: _Search, start: np.ndarray, work: float, remaining: f
     return used
 
 
-def _core_solves(
-    search: _Search, lagrangian: _Lagrangian, fits: np.ndarray, work: float, share: float
-) -> float:
-    """HiGHS from the best assignment on the cores of `CORE_AGENTS` agents a job, one per
-    worker; `share` of the remaining wall time is a guard. Only their assignments count: a
-    core's bound does not hold for the whole problem. Returns the work used."""
-    cores = [
-        core_pairs(lagrangian.reduced, fits, search.best, agents)
-        for agents in CORE_AGENTS[: search.workers]
-    ]
-    wall_s = max(search.deadline - time.monotonic(), 0.01) * share
-    outcomes = solve_cores(
-        search.cost, search.weight, search.capacity, cores, search.best, CORE_NODES, wall_s
-    )
-    for outcome in outcomes:
-        search.offer(outcome.assignment)
-        search.reproducible &= not outcome.hit_wall_clock
-    return work
+def _core_rounds(search: _Search, lagrangian: _Lagrangian, fits: np.ndarray) -> None:
+    """HiGHS from the best assignment on the cores of each of `CORE_ROUNDS` in turn, one core per
+    worker; each round may take its part of the wall time left, with `WALL_GUARD` to spare. Only
+    their assignments count: a core's bound does not hold for the whole problem."""
+    for done, agents in enumerate(CORE_ROUNDS):
+        cores = [
+            core_pairs(lagrangian.reduced, fits, search.best, agents_per_job)
+            for agents_per_job in agents[: search.workers]
+        ]
+        share = min(WALL_GUARD / (len(CORE_ROUNDS) - done), 1.0)
+        wall_s = max(search.deadline - time.monotonic(), 0.01) * share
+        outcomes = solve_cores(
+            search.cost, search.weight, search.capacity, cores, search.best, CORE_NODES, wall_s
+        )
+        for outcome in outcomes:
+            search.offer(outcome.assignment)
+            search.reproducible &= not outcome.hit_wall_clock
 
 
 def _lagrangian(search: _Search, fits: np.ndarray) -> _Lagrangian | None:

@@ -17,10 +17,13 @@ import numpy as np
 
 from allocator.gap_highs import HighsOutcome, solve_with_highs
 
-CORE_AGENTS = (3, 5)
-"""Agents per job in the core of each parallel solve (more workers take the first). The smaller
-core reaches deeper in the same time; the larger holds more of the optimum: 17148 against 17151
-on c401600, 16328 against 16292 on c801600."""
+CORE_ROUNDS = ((3, 5), (4, 6))
+"""Agents per job in the cores of each round's parallel solves (one per worker; one worker takes
+the first), each round from the best assignment so far. The smaller core reaches deeper in the
+same time, the larger holds more of the optimum: 17148 against 17151 on c401600, 16328 against
+16292 on c801600. A second round with cores one agent larger, in place of the final exact solve,
+gained on two of the six 1600-job instances at 60 s (c401600 17149 to 17147, e401600 178392 to
+178369); the same cores again gained nothing on c401600."""
 
 
 def core_pairs(

@@ -10,14 +10,10 @@ import time
 import numpy as np
 import pytest
 from test_gap import brute_force
-from test_gap_local_search import (
-    assert_packed_optima_proved,
-    packed_instance,
-    skip_the_first_exact_solve,
-)
+from test_gap_local_search import packed_instance, skip_the_first_exact_solve
 
 import allocator.gap as gap_module
-from allocator.gap import check_gap_assignment, gap_cost
+from allocator.gap import check_gap_assignment, gap_cost, solve_gap
 from allocator.gap_core import core_pairs, solve_cores
 
 
@@ -52,7 +48,7 @@ def test_core_solves_stay_in_their_core_and_never_lose_the_start() -> None:
 def test_core_solves_improve_the_best_but_claim_no_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     """Cores of one agent a job: where the optimum lies outside the core, HiGHS proves the
     core's optimum, which is above the problem's; the search must not take it as its bound."""
-    monkeypatch.setattr(gap_module, "CORE_AGENTS", (1,))
+    monkeypatch.setattr(gap_module, "CORE_ROUNDS", ((1,),))
     rng = np.random.default_rng(8)
     outside = 0
     for k in range(8):
@@ -69,7 +65,7 @@ def test_core_solves_improve_the_best_but_claim_no_bound(monkeypatch: pytest.Mon
         )
         lagrangian = gap_module._lagrangian(search, fits)
         core = core_pairs(lagrangian.reduced, fits, start, agents_per_job=1)
-        gap_module._core_solves(search, lagrangian, fits, work=1.0, share=1.0)
+        gap_module._core_rounds(search, lagrangian, fits)
         assert check_gap_assignment(instance, search.best) == []
         assert search.value <= gap_cost(instance, start)
         assert search.bound == -math.inf
@@ -79,21 +75,28 @@ def test_core_solves_improve_the_best_but_claim_no_bound(monkeypatch: pytest.Mon
 
 
 @pytest.mark.parametrize("sense", ["min", "max"])
-def test_solve_gap_with_core_solves_still_proves_the_optimum(
+def test_solve_gap_with_core_rounds_reaches_the_optimum_and_a_true_bound(
     sense: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Core solves on every instance, on cores of one agent a job, which can leave the optimum
-    outside: the answer is still the optimum, proved by the final exact solve, and no core's
-    bound is taken for the whole problem's."""
-    core_solves, cores = gap_module._core_solves, []
+    """Core rounds on every instance, on cores of one agent a job, which can leave the optimum
+    outside, in place of the final exact solve: the answer is still the brute-force optimum (the
+    search rounds find it on these small instances), and the bound is never past it."""
+    core_rounds, rounds = gap_module._core_rounds, []
 
-    def counted(search: gap_module._Search, *args: object, **kwargs: object) -> float:
-        cores.append(search.value)
-        return core_solves(search, *args, **kwargs)
+    def counted(search: gap_module._Search, *args: object, **kwargs: object) -> None:
+        rounds.append(search.value)
+        core_rounds(search, *args, **kwargs)
 
     skip_the_first_exact_solve(monkeypatch)
     monkeypatch.setattr(gap_module, "CORE_MIN_JOBS", 1)
-    monkeypatch.setattr(gap_module, "CORE_AGENTS", (1,))
-    monkeypatch.setattr(gap_module, "_core_solves", counted)
-    assert_packed_optima_proved(sense, seed=23, jobs=6)
-    assert cores
+    monkeypatch.setattr(gap_module, "CORE_ROUNDS", ((1,),))
+    monkeypatch.setattr(gap_module, "_core_rounds", counted)
+    rng = np.random.default_rng(23)
+    for k in range(10):
+        instance, _ = packed_instance(rng, k, 3, 6)
+        optimum = brute_force(instance, sense)
+        result = solve_gap(instance, sense, time_limit_s=5)
+        assert check_gap_assignment(instance, result.assignment) == []
+        assert result.value == optimum
+        assert result.bound <= optimum if sense == "min" else result.bound >= optimum
+    assert rounds
