@@ -4,7 +4,7 @@ On the 1600-job instances the Lagrangian bound rules out almost no pair (0.05 %)
 exact solve works on nearly the whole model and improves little, while the best assignments lie
 almost entirely among each job's cheapest agents at the LP's prices. HiGHS's root heuristics on
 that core find them. Measured from solve_gap's 20 s answers (2026-12-04, Intel Xeon, HiGHS's
-root node alone, 9-22 s): c401600 17203 to 17148 (best known 17145), c801600 16338 to 16292
+root node alone, 8-22 s): c401600 17203 to 17148 (best known 17145), c801600 16338 to 16292
 (16285), e801600 180152 to 176881; CP-SAT on the same core improved nothing in 25 s. The core is a
 heuristic restriction, so its solves give assignments only, never a bound.
 """
