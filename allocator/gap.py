@@ -536,7 +536,7 @@ def _run_phases(search: _Search, fits: np.ndarray, work: float) -> None:
     if search.solved:
         return
     large = lagrangian is not None and fits.shape[1] >= CORE_MIN_JOBS
-    core_work = work * CORE_SHARE if large else 0.0
+    kept_for_cores = work * CORE_SHARE if large else 0.0
     start = search.best if search.best is not None or lagrangian is None else lagrangian.rounded
     if start is not None:
         gap = math.inf if search.value is None else search.value - search.bound
@@ -544,7 +544,7 @@ def _run_phases(search: _Search, fits: np.ndarray, work: float) -> None:
         search_work = work * (SEARCH_SHARE_WHEN_CLOSE if nearly_closed else SEARCH_SHARE)
         if search.best is None:
             search_work = (work - used) * SEARCH_SHARE_WHEN_STUCK
-        search_work = max(search_work - core_work, 0.0)
+        search_work = max(search_work - kept_for_cores, 0.0)
         used += _search_rounds(search, start, search_work, work - used)
         if search.solved:
             return

@@ -46,8 +46,9 @@ def test_core_solves_stay_in_their_core_and_never_lose_the_start() -> None:
 
 
 def test_core_solves_improve_the_best_but_claim_no_bound(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cores of one agent a job: where the optimum lies outside the core, HiGHS proves the
-    core's optimum, which is above the problem's; the search must not take it as its bound."""
+    """Cores of one agent a job: where the optimum lies outside the core, HiGHS's bound is the
+    core's, above the problem's optimum; the search must not take it as its bound (taking it
+    fails this test)."""
     monkeypatch.setattr(gap_module, "CORE_ROUNDS", ((1,),))
     rng = np.random.default_rng(8)
     outside = 0
@@ -78,9 +79,11 @@ def test_core_solves_improve_the_best_but_claim_no_bound(monkeypatch: pytest.Mon
 def test_solve_gap_with_core_rounds_reaches_the_optimum_and_a_true_bound(
     sense: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Core rounds on every instance, on cores of one agent a job, which can leave the optimum
-    outside, in place of the final exact solve: the answer is still the brute-force optimum (the
-    search rounds find it on these small instances), and the bound is never past it."""
+    """Core rounds on every instance, on cores of one agent a job, in place of the final exact
+    solve: the path runs, the answer is still the brute-force optimum (the search rounds find it
+    on these small instances) and the bound is never past it. That the cores' bounds are not
+    taken is the test above: here the search's best lies inside each core, so a core's bound
+    would be the optimum itself."""
     core_rounds, rounds = gap_module._core_rounds, []
 
     def counted(search: gap_module._Search, *args: object, **kwargs: object) -> None:
