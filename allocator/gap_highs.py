@@ -8,18 +8,13 @@ where CP-SAT stayed at 4787. `allocator.gap` runs it beside CP-SAT in its final 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from datetime import timedelta
 
 import numpy as np
-from ortools.math_opt import model_pb2
-from ortools.math_opt.python import mathopt
 from ortools.util.python.solve_interrupter import SolveInterrupter
+from scipy import sparse
 
-BOUND_SLACK = 1e-3
-"""Taken off HiGHS's dual bound before the caller rounds it up to an integer: the bound comes
-from floating-point LPs, and an answer's bound must never pass the optimum."""
+from allocator.highs import BinaryProgramme, solve_binary
 
 GAP_TOLERANCE = 0.5
 """Absolute optimality gap: costs are integers, so a gap under 1 proves the optimum (HiGHS's
@@ -52,39 +47,18 @@ def solve_with_highs(
     that makes the answer the same on any machine; `wall_s` is only a guard, and `interrupter`
     stops it early (another solver has proved the optimum)."""
     agents, jobs = np.nonzero(allowed)
-    model = mathopt.Model.from_model_proto(_programme(cost, weight, capacity, agents, jobs))
-    variables = list(model.variables())
-    hints = []
-    if hint is not None:
-        values = (hint[jobs] == agents).astype(float).tolist()
-        hints.append(mathopt.SolutionHint(dict(zip(variables, values, strict=True))))
-    parameters = mathopt.SolveParameters(
-        time_limit=timedelta(seconds=wall_s),
-        node_limit=nodes,
-        absolute_gap_tolerance=GAP_TOLERANCE,
-        relative_gap_tolerance=0.0,
-        random_seed=0,
-    )
-    result = mathopt.solve(
-        model,
-        mathopt.SolverType.HIGHS,
-        params=parameters,
-        model_params=mathopt.ModelSolveParameters(solution_hints=hints),
-        interrupter=interrupter,
-    )
-    reason = result.termination.reason
-    infeasible = reason == mathopt.TerminationReason.INFEASIBLE
+    programme = _programme(cost, weight, capacity, agents, jobs)
+    start = None if hint is None else hint[jobs] == agents
+    outcome = solve_binary(programme, start, nodes, wall_s, GAP_TOLERANCE, interrupter)
     assignment = None
-    if result.has_primal_feasible_solution():
-        chosen = np.array([result.variable_values(v) for v in variables]) > 0.5
-        assignment = _assignment(chosen, agents, jobs, weight, capacity)
-    bound = result.termination.objective_bounds.dual_bound - BOUND_SLACK
+    if outcome.x is not None:
+        assignment = _assignment(outcome.x, agents, jobs, weight, capacity)
     return HighsOutcome(
         assignment=assignment,
-        bound=math.inf if infeasible else bound,
-        optimal=reason == mathopt.TerminationReason.OPTIMAL,
-        infeasible=infeasible,
-        hit_wall_clock=result.termination.limit == mathopt.Limit.TIME,
+        bound=outcome.bound,
+        optimal=outcome.optimal,
+        infeasible=outcome.infeasible,
+        hit_wall_clock=outcome.hit_wall_clock,
     )
 
 
@@ -94,30 +68,21 @@ def _programme(
     capacity: np.ndarray,
     agents: np.ndarray,
     jobs: np.ndarray,
-) -> model_pb2.ModelProto:
-    """The GAP over pairs (`agents[k]`, `jobs[k]`) as a model proto, built from arrays: one
-    binary per pair, a row per job (= 1), then a row per agent (≤ capacity)."""
+) -> BinaryProgramme:
+    """The GAP over pairs (`agents[k]`, `jobs[k]`), built from arrays: one binary per pair, a
+    row per job (= 1), then a row per agent (≤ capacity)."""
     pairs, n = agents.size, cost.shape[1]
-    proto = model_pb2.ModelProto()
-    proto.variables.ids.extend(range(pairs))
-    proto.variables.lower_bounds.extend(np.zeros(pairs).tolist())
-    proto.variables.upper_bounds.extend(np.ones(pairs).tolist())
-    proto.variables.integers.extend([True] * pairs)
-    proto.objective.linear_coefficients.ids.extend(range(pairs))
-    proto.objective.linear_coefficients.values.extend(cost[agents, jobs].astype(float).tolist())
-    rows = capacity.size + n
-    proto.linear_constraints.ids.extend(range(rows))
-    proto.linear_constraints.lower_bounds.extend([1.0] * n + [-math.inf] * capacity.size)
-    proto.linear_constraints.upper_bounds.extend([1.0] * n + capacity.astype(float).tolist())
-    row = np.concatenate([jobs, n + agents])
     column = np.tile(np.arange(pairs), 2)
+    row = np.concatenate([jobs, n + agents])
     value = np.concatenate([np.ones(pairs), weight[agents, jobs].astype(float)])
-    order = np.lexsort((column, row))
-    matrix = proto.linear_constraint_matrix
-    matrix.row_ids.extend(row[order].tolist())
-    matrix.column_ids.extend(column[order].tolist())
-    matrix.coefficients.extend(value[order].tolist())
-    return proto
+    matrix = sparse.csr_matrix((value, (row, column)), shape=(n + capacity.size, pairs))
+    return BinaryProgramme(
+        objective=cost[agents, jobs].astype(float),
+        matrix=matrix,
+        row_lower=np.concatenate([np.ones(n), np.full(capacity.size, -np.inf)]),
+        row_upper=np.concatenate([np.ones(n), capacity.astype(float)]),
+        x_lower=np.zeros(pairs),
+    )
 
 
 def _assignment(

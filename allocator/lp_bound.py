@@ -27,6 +27,7 @@ from scipy import sparse
 
 from allocator.framework_rules import FrameworkRules
 from allocator.goals import MAXIMISED, PairTable
+from allocator.highs import BinaryProgramme
 from allocator.model import BANDS
 from allocator.policy import Goal
 
@@ -238,6 +239,21 @@ class LpRelaxation:
             model.helper.set_var_integrality(index, True)
         return model.export_to_mps_string()
 
+    def programme(
+        self, columns: np.ndarray, objective: np.ndarray, maximise: bool
+    ) -> BinaryProgramme:
+        """`objective` over `columns` alone as a 0-1 programme, with every row and the levels
+        held so far (a core for HiGHS: `LexicographicModel._rooted`). Like the relaxation, it
+        leaves out rotation rules and fairness."""
+        return BinaryProgramme(
+            objective=objective[columns].astype(float),
+            matrix=self.matrix[:, np.flatnonzero(columns)],
+            row_lower=self.lower,
+            row_upper=self.upper,
+            x_lower=self.x_lower[columns],
+            maximise=maximise,
+        )
+
     def _first_columns(self, plan: np.ndarray | None) -> np.ndarray:
         """The pairs the first round works on: all of them for a small book (see `FIRST_PAIRS`).
 
@@ -251,10 +267,7 @@ class LpRelaxation:
         columns = pairs.is_current | (self.x_lower > 0) | self.support
         if plan is not None:
             columns |= plan
-        order = np.lexsort((pairs.travel_m, pairs.cascade_step, pairs.package))
-        first = np.searchsorted(pairs.package[order], pairs.package[order], side="left")
-        firsts = order[np.arange(len(order)) - first < FIRST_PAIRS]
-        columns[firsts[~pairs.has_current[firsts]]] = True
+        columns |= first_in_cascade(pairs, FIRST_PAIRS) & ~pairs.has_current
         return columns
 
     def _solve_restricted(
@@ -331,6 +344,16 @@ class LpRelaxation:
         reduced = sign * self.pairs.coefficients(goal) - self.matrix.T @ y
         columns = np.maximum(reduced * self.x_lower, reduced)
         return sign * float(rows.sum() + columns.sum())
+
+
+def first_in_cascade(pairs: PairTable, count: int) -> np.ndarray:
+    """Per pair, whether it is one of its package's first `count` in cascade order (then
+    nearest first)."""
+    order = np.lexsort((pairs.travel_m, pairs.cascade_step, pairs.package))
+    first = np.searchsorted(pairs.package[order], pairs.package[order], side="left")
+    firsts = np.zeros(len(pairs), dtype=bool)
+    firsts[order[np.arange(len(order)) - first < count]] = True
+    return firsts
 
 
 def _to_common_divisor(

@@ -19,7 +19,8 @@ from ortools.sat.python import cp_model
 from allocator.cascade import place_greedily, queue_order
 from allocator.framework_rules import SHARE_SCALE, FrameworkRules, RotationRule
 from allocator.goals import FAIRNESS_SCALE, MAXIMISED, PairTable, peak_utilisation
-from allocator.lp_bound import LpOutcome, LpRelaxation
+from allocator.highs import solve_binary
+from allocator.lp_bound import LpOutcome, LpRelaxation, first_in_cascade
 from allocator.model import BANDS
 from allocator.policy import Goal
 from allocator.provider_groups import ProviderGroups
@@ -167,6 +168,42 @@ draws five at the hours level."""
 GROUP_SHARE = 0.5
 """Share of the level's wall time left that the neighbourhoods may take before the clock stops
 them, as RINS takes `RINS_SHARE`: the level's last search keeps the rest."""
+
+ROOTED = frozenset({Goal.HOURS_PLACED})
+"""Levels where HiGHS's root node works on a core of the level (`_rooted`) before the provider
+groups. Measured at 60 s, seed 0: Rotherham's hours level ended 0.84 % from its bound instead of
+1.45 %, the county preset's at 1,000 packages 0.68 % instead of 1.30 %; at the urgent level it
+found nothing the groups do not (Rotherham 59,745 urgent minutes against the groups' 60,060, the
+optimum) and took 1-14 s."""
+
+ROOT_PROVIDERS = 2
+"""Providers per package, first in cascade order, in the core HiGHS's root node works on,
+beside the plan's pairs and the relaxation's (on Rotherham's hours level from a 60 s plan: 2
+gained 0.27 % in 8 s, 3 0.18 % in 18 s, every pair 0.37 % in 114 s)."""
+
+ROOT_MAX_PAIRS = 5_000
+"""Largest core worth a root node: its time grows with the core (about 2 ms a pair on the
+examples: Rotherham 2,820 pairs 5.5 s), and at 5,000 packages (10,770 pairs) the root had not
+finished in 12 s."""
+
+ROOT_WORK_PER_PAIR = 0.0007
+"""Deterministic work charged to the solve per pair of a root's core (2 ms a pair at
+`WORK_PER_SECOND`), so the later levels' budgets give back about the time it takes."""
+
+ROOT_MIN_S = 20.0
+"""Least planned share of the limit (seconds) at which a level runs HiGHS's root: at shorter
+limits the root would take most of the level's time."""
+
+ROOT_OBJECTIVE_SCALE = 1_000
+"""The level's objective is given to HiGHS in thousandths of a minute. HiGHS's root finds its
+plans with a sub-MIP after its cuts, and what it finds moves with the objective's scale, without
+a pattern we know of; measured on the hours level of four books at 60 s, seed 0 (minutes placed
+by the root, in minutes and in thousandths): Rotherham 691,125 and 693,930, Bury 701,955 both,
+the small council 191,445 and 191,550, the county preset at 1,000 packages 814,410 and 814,785;
+and 4.4-7 s against 1.7-10 s."""
+
+ROOT_SHARE = 0.5
+"""Share of the level's wall time left that the root may take before the clock stops it."""
 
 TIME_WEIGHT = {Goal.EXISTING_CARE: 2, Goal.URGENT_HOURS: 6, Goal.HOURS_PLACED: 6}
 """Share of the time budget per level (others 1): the placement levels decide unmet need, the
@@ -475,6 +512,7 @@ class LexicographicModel:
             if lp_bound is not None and self.evaluate(goal, chosen) == lp_bound:
                 outcome = _proved(goal, maximise, lp_bound, relaxed.seconds)
             else:
+                rooting = self._worth_rooting(goal, planned_s, chosen, lp_bound)
                 if relaxed.x is not None:
                     # The relaxation may take more than its share (`LP_FLOOR_S`): the searches
                     # after it get what the limit leaves, so a short limit is kept.
@@ -498,6 +536,13 @@ class LexicographicModel:
                         max(budget.work - work, MIN_LEVEL_WORK / 2),
                         max(_left(deadline), 0.05) * share,
                     )
+                if rooting:
+                    chosen, root_cut, root_work = self._rooted(
+                        goal, chosen, params, budget.wall_s * ROOT_SHARE
+                    )
+                    cut_short |= root_cut
+                    work_left -= root_work
+                    budget = Budget(budget.work, max(_left(deadline), 0.05) * share)
                 groups = int(planned_s * GROUPS_PER_SECOND)
                 if goal in PLACEMENT and not self.relaxation.sifted and groups >= MIN_GROUPS:
                     chosen, groups_cut = self._regrouped(
@@ -744,6 +789,65 @@ class LexicographicModel:
             if outcome.hit_wall_clock:
                 return chosen, True
         return chosen, False
+
+    def _worth_rooting(
+        self, goal: Goal, planned_s: float, chosen: np.ndarray, lp_bound: int | None
+    ) -> bool:
+        """Whether the level runs HiGHS's root (see `ROOTED`): on a book not sifted, with
+        `ROOT_MIN_S` of the limit planned for it, and a plan short of the relaxation's bound."""
+        return (
+            goal in ROOTED
+            and not self.relaxation.sifted
+            and planned_s >= ROOT_MIN_S
+            and self.evaluate(goal, chosen) != lp_bound
+        )
+
+    def _rooted(
+        self, goal: Goal, chosen: np.ndarray, params: SolveParams, wall_s: float
+    ) -> tuple[np.ndarray, bool, float]:
+        """`chosen`, or the plan HiGHS's root node finds from it on a core of the level, if that
+        does better and the whole model accepts it; whether the clock stopped HiGHS; and the
+        work charged for it (`ROOT_WORK_PER_PAIR`).
+
+        The core is the plan's pairs, the relaxation's, and each package's first
+        `ROOT_PROVIDERS` in cascade order: a restriction, so its bound is not the level's. The
+        root node alone is a deterministic stop, and its heuristics find chains of moves that
+        neither RINS nor the provider groups do (people in care among them: on Rotherham 150
+        or so more people moved from their provider, a later level's loss). The objective is
+        the goal alone: with the next goal as a tie-break, the root found nothing in 13 s."""
+        core = (
+            chosen
+            | self.relaxation.support
+            | self.pairs.pinned
+            | first_in_cascade(self.pairs, ROOT_PROVIDERS)
+        )
+        pairs = int(core.sum())
+        if pairs > ROOT_MAX_PAIRS:
+            return chosen, False, 0.0
+        objective = self._terms(goal).pairs * ROOT_OBJECTIVE_SCALE
+        programme = self.relaxation.programme(core, objective, goal in MAXIMISED)
+        outcome = solve_binary(programme, chosen[core], 1, wall_s)
+        work = pairs * ROOT_WORK_PER_PAIR
+        if outcome.x is None:
+            return chosen, outcome.hit_wall_clock, work
+        plan = np.zeros_like(chosen)
+        plan[core] = outcome.x
+        if self._breaks_held(plan) or not self._improves(goal, plan, chosen):
+            return chosen, outcome.hit_wall_clock, work
+        if not self._accepts(plan, params):
+            return chosen, outcome.hit_wall_clock, work
+        return plan, outcome.hit_wall_clock, work
+
+    def _accepts(self, plan: np.ndarray, params: SolveParams) -> bool:
+        """Whether `plan` meets every constraint of the model, rotation rules and fairness
+        included, which the relaxation's rows leave out: CP-SAT's presolve decides it once
+        every pair is fixed."""
+        fixed = self._fixed_outside(np.zeros_like(plan), plan)
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.random_seed = params.seed
+        solver.parameters.max_deterministic_time = MIN_LEVEL_WORK
+        return solver.solve(fixed) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
 
     def _relaxation(
         self, goal: Goal, wall_s: float, chosen: np.ndarray, deadline: float
