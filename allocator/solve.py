@@ -171,10 +171,10 @@ them, as RINS takes `RINS_SHARE`: the level's last search keeps the rest."""
 
 ROOTED = frozenset({Goal.HOURS_PLACED})
 """Levels where HiGHS's root node works on a core of the level (`_rooted`) before the provider
-groups. Measured at 60 s, seed 0: Rotherham's hours level ended 0.84 % from its bound instead of
-1.45 %, the county preset's at 1,000 packages 0.68 % instead of 1.30 %; at the urgent level it
-found nothing the groups do not (Rotherham 59,745 urgent minutes against the groups' 60,060, the
-optimum) and took 1-14 s."""
+groups. Measured at 60 s: Rotherham's hours level ended 0.81-0.88 % from its bound with seeds
+0-2 instead of 1.45-1.52 %, the county preset's at 1,000 packages 0.65 % instead of 1.30 %;
+at the urgent level it found nothing the groups do not (Rotherham 59,745 urgent minutes against
+the groups' 60,060, the optimum) and took 1-14 s."""
 
 ROOT_PROVIDERS = 2
 """Providers per package, first in cascade order, in the core HiGHS's root node works on,
