@@ -6,6 +6,7 @@ from test_property import brute_force_top_levels, pair_table
 from test_reassign import placements, plan_of
 
 from allocator import solve
+from allocator.goals import PairTable
 from allocator.policy import Goal
 from allocator.provider_groups import ProviderGroups
 from allocator.solve import LexicographicModel, SolveParams
@@ -23,6 +24,34 @@ def chain_book():
         ],
         policy(("hours_placed",)),
     )
+
+
+def urgent_book(rng: np.random.Generator):
+    """Four providers, eight packages (every third urgent), each excluding one provider at
+    random: small enough to brute-force."""
+    return scenario(
+        [provider(name, morning=int(rng.integers(60, 240))) for name in "ABCD"],
+        [
+            package(
+                f"K{i}",
+                minutes=int(rng.choice([30, 60, 90, 120])),
+                urgency="hospital_discharge" if i % 3 == 0 else "routine",
+                excluded=[str(rng.choice(list("ABCD")))],
+            )
+            for i in range(8)
+        ],
+        policy(("urgent_hours", "hours_placed")),
+    )
+
+
+def urgent_held(book) -> tuple[PairTable, LexicographicModel, int, int]:
+    """The book's pairs and model, with urgent minutes held at their brute-force optimum; that
+    optimum and the hours one."""
+    urgent, hours = brute_force_top_levels(book)
+    pairs, rules = pair_table(book)
+    model = LexicographicModel(pairs, rules)
+    model._hold(Goal.URGENT_HOURS, urgent)
+    return pairs, model, urgent, hours
 
 
 def test_groups_join_only_providers_that_share_people() -> None:
@@ -73,23 +102,7 @@ def test_a_group_of_every_provider_re_solves_to_the_exact_optimum(monkeypatch) -
     monkeypatch.setattr(solve, "GROUP_SIZE", 4)
     rng = np.random.default_rng(3)
     for _ in range(6):
-        book = scenario(
-            [provider(name, morning=int(rng.integers(60, 240))) for name in "ABCD"],
-            [
-                package(
-                    f"K{i}",
-                    minutes=int(rng.choice([30, 60, 90, 120])),
-                    urgency="hospital_discharge" if i % 3 == 0 else "routine",
-                    excluded=[str(rng.choice(list("ABCD")))],
-                )
-                for i in range(8)
-            ],
-            policy(("urgent_hours", "hours_placed")),
-        )
-        urgent, hours = brute_force_top_levels(book)
-        pairs, rules = pair_table(book)
-        model = LexicographicModel(pairs, rules)
-        model._hold(Goal.URGENT_HOURS, urgent)
+        pairs, model, urgent, hours = urgent_held(urgent_book(rng))
         model._set_objective(Goal.HOURS_PLACED, True)
         start = np.zeros(len(pairs), dtype=bool)
 

@@ -1,10 +1,9 @@
 """HiGHS's root node on a core of a placement level (`LexicographicModel._rooted`)."""
 
 import numpy as np
-from builders import package, policy, provider, scenario
 from test_framework_rules import rotation_book
-from test_property import brute_force_top_levels, pair_table
-from test_provider_groups import chain_book
+from test_property import pair_table
+from test_provider_groups import chain_book, urgent_book, urgent_held
 from test_reassign import placements, plan_of
 
 from allocator import solve
@@ -47,31 +46,18 @@ def test_root_plans_keep_the_held_level_and_every_rule_and_never_beat_the_optimu
     brute-force optimum of hours; it never returns a plan worse than its start."""
     rng = np.random.default_rng(5)
     for _ in range(8):
-        book = scenario(
-            [provider(name, morning=int(rng.integers(60, 240))) for name in "ABCD"],
-            [
-                package(
-                    f"K{i}",
-                    minutes=int(rng.choice([30, 60, 90, 120])),
-                    urgency="hospital_discharge" if i % 3 == 0 else "routine",
-                    excluded=[str(rng.choice(list("ABCD")))],
-                )
-                for i in range(8)
-            ],
-            policy(("urgent_hours", "hours_placed")),
-        )
-        urgent, hours = brute_force_top_levels(book)
-        pairs, rules = pair_table(book)
-        model = LexicographicModel(pairs, rules)
-        model._hold(Goal.URGENT_HOURS, urgent)
+        book = urgent_book(rng)
+        pairs, model, urgent, hours = urgent_held(book)
         start = _urgent_first(model, pairs)
 
         rooted, _, _ = model._rooted(Goal.HOURS_PLACED, start, PARAMS, wall_s=60)
 
         assert model.evaluate(Goal.URGENT_HOURS, rooted) >= urgent
-        assert model.evaluate(Goal.HOURS_PLACED, start) <= model.evaluate(
-            Goal.HOURS_PLACED, rooted
-        ) <= hours
+        assert (
+            model.evaluate(Goal.HOURS_PLACED, start)
+            <= model.evaluate(Goal.HOURS_PLACED, rooted)
+            <= hours
+        )
         assert check_allocation(book, placements(book, pairs, rooted)) == []
 
 
