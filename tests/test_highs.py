@@ -68,8 +68,9 @@ def test_a_minimisation_bound_is_never_above_the_optimum() -> None:
     assert 7 - 1 < outcome.bound <= 7  # never above the optimum, loosened by the slack only
 
 
-def test_it_keeps_to_its_node_limit_and_never_loses_the_hint() -> None:
-    """From a feasible hint, one node still returns a plan at least as good as the hint."""
+def test_one_node_from_a_feasible_hint_returns_a_plan_at_least_as_good() -> None:
+    """The root node alone (as the hours level runs it) never loses the plan it starts from,
+    and its bound holds for what it returns."""
     rng = np.random.default_rng(11)
     values = rng.integers(1, 100, size=60)
     weights = rng.integers(1, 50, size=60)
