@@ -87,13 +87,17 @@ def test_a_plan_that_breaks_a_rotation_is_not_accepted() -> None:
     assert check_allocation(book, placements(book, pairs, all_off)) != []
 
 
-def test_on_a_rotation_book_the_root_returns_only_plans_that_keep_it() -> None:
-    book = rotation_book(on_minutes=600)
+def test_a_root_plan_the_whole_model_refuses_is_not_taken(monkeypatch) -> None:
+    """The root's better plan on the chain book (see above) is dropped when the whole model
+    does not accept it, as it would not one that breaks a rotation (test above): the start
+    stays."""
+    monkeypatch.setattr(LexicographicModel, "_accepts", lambda self, plan, params: False)
+    book = chain_book()
     pairs, rules = pair_table(book)
-    model = LexicographicModel(pairs, rules)
-    start = plan_of(book, pairs, {"K0": "A", "K1": "A", "K2": "A"})
+    plan = plan_of(book, pairs, {"P": "B", "R": "C"})
 
-    rooted, _, _ = model._rooted(Goal.HOURS_PLACED, start, PARAMS, wall_s=60)
+    rooted, _, _ = LexicographicModel(pairs, rules)._rooted(
+        Goal.HOURS_PLACED, plan, PARAMS, wall_s=60
+    )
 
-    assert model.evaluate(Goal.HOURS_PLACED, rooted) >= model.evaluate(Goal.HOURS_PLACED, start)
-    assert check_allocation(book, placements(book, pairs, rooted)) == []
+    assert placements(book, pairs, rooted) == {"P": "B", "R": "C"}
