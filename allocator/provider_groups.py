@@ -3,9 +3,10 @@ who is not placed elsewhere, for an exact re-solve with the rest of the plan fix
 
 RINS frees only the pairs where the plan and the relaxation disagree, and trades move one or a
 few packages at a time. On a full book what blocks more hours is a chain of moves among the
-providers of neighbouring zones: re-solving three providers' people exactly finds it. Providers
-are grouped by the people they could both serve, so a group's freed people have somewhere to
-go within it.
+providers of neighbouring zones: re-solving three providers' people exactly finds it. So does
+what keeps people with their carers once the hours are held: a person goes back to their
+provider only if whoever took their place moves on. Providers are grouped by the people they
+could both serve, so a group's freed people have somewhere to go within it.
 """
 
 from __future__ import annotations
