@@ -143,8 +143,9 @@ find. Measured at 60 s, seeds 0-2, against the placement levels alone: the small
 165, 176 and 176 people with their provider (149, 158, 154), Bury 470, 466 and 609 (466, 463,
 592), Rotherham 512, 514 and 535 (509, 508, 529), the county preset at 1,000 packages 604
 (531), with the same hours placed (every level before continuity within its spread between
-seeds). HiGHS, given the small council's continuity level for 60 s, finds 185 and a bound of
-190; given Rotherham's for 120 s, nothing better than 509 (its bound 753)."""
+seeds). HiGHS, given the small council's continuity level for 60 s from the plan without the
+groups, finds 185 and a bound of 190, and from the plan with them nothing better than 165; given
+Rotherham's for 120 s, nothing better than 509 or 512 (its bound 753)."""
 
 GROUP_SIZE = 3
 """Providers per neighbourhood of `_regrouped`: measured on Rotherham's hours level at 60 s
