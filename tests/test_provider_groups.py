@@ -58,6 +58,15 @@ def urgent_held(book) -> tuple[PairTable, LexicographicModel, int, int]:
     return pairs, model, urgent, hours
 
 
+def regrouped(model: LexicographicModel, goal: Goal, plan: np.ndarray, groups: int = 1):
+    """`plan` after `groups` re-solves at the maximised level `goal`, the clock never stopping
+    them, and whether it did."""
+    model._set_objective(goal, True)
+    return model._regrouped(
+        goal, True, plan, SolveParams(seed=0), groups=groups, stop_at=float("inf")
+    )
+
+
 def test_groups_join_only_providers_that_share_people() -> None:
     book = chain_book()
     pairs, _ = pair_table(book)
@@ -89,15 +98,12 @@ def test_regrouping_finds_the_chain_no_single_move_makes() -> None:
     book = chain_book()
     pairs, rules = pair_table(book)
     model = LexicographicModel(pairs, rules)
-    model._set_objective(Goal.HOURS_PLACED, True)
     plan = plan_of(book, pairs, {"P": "B", "R": "C"})
 
-    regrouped, cut_short = model._regrouped(
-        Goal.HOURS_PLACED, True, plan, SolveParams(seed=0), groups=4, stop_at=float("inf")
-    )
+    found, cut_short = regrouped(model, Goal.HOURS_PLACED, plan, groups=4)
 
     assert not cut_short
-    assert placements(book, pairs, regrouped) == {"P": "A", "Q": "B", "R": "C"}  # the optimum
+    assert placements(book, pairs, found) == {"P": "A", "Q": "B", "R": "C"}  # the optimum
 
 
 def test_a_group_of_every_provider_re_solves_to_the_exact_optimum(monkeypatch) -> None:
@@ -107,12 +113,8 @@ def test_a_group_of_every_provider_re_solves_to_the_exact_optimum(monkeypatch) -
     rng = np.random.default_rng(3)
     for _ in range(6):
         pairs, model, urgent, hours = urgent_held(urgent_book(rng))
-        model._set_objective(Goal.HOURS_PLACED, True)
-        start = np.zeros(len(pairs), dtype=bool)
 
-        found, _ = model._regrouped(
-            Goal.HOURS_PLACED, True, start, SolveParams(seed=0), groups=1, stop_at=float("inf")
-        )
+        found, _ = regrouped(model, Goal.HOURS_PLACED, np.zeros(len(pairs), dtype=bool))
 
         assert model.evaluate(Goal.URGENT_HOURS, found) == urgent
         assert model.evaluate(Goal.HOURS_PLACED, found) == hours
@@ -140,14 +142,11 @@ def test_regrouping_brings_a_person_home_round_a_cycle_with_the_hours_held() -> 
     plan = plan_of(book, pairs, {"P": "B", "W1": "A", "W2": "C"})
     model._hold(Goal.EXISTING_CARE, model.evaluate(Goal.EXISTING_CARE, plan))
     model._hold(Goal.HOURS_PLACED, model.evaluate(Goal.HOURS_PLACED, plan))
-    model._set_objective(Goal.CONTINUITY, True)
 
-    regrouped, cut_short = model._regrouped(
-        Goal.CONTINUITY, True, plan, SolveParams(seed=0), groups=1, stop_at=float("inf")
-    )
+    found, cut_short = regrouped(model, Goal.CONTINUITY, plan)
 
     assert not cut_short
-    assert placements(book, pairs, regrouped) == {"P": "A", "W1": "C", "W2": "B"}
+    assert placements(book, pairs, found) == {"P": "A", "W1": "C", "W2": "B"}
 
 
 def in_care_book(rng: np.random.Generator):
@@ -209,12 +208,8 @@ def test_a_group_of_every_provider_keeps_the_most_people_with_their_provider(mon
         model = LexicographicModel(pairs, rules)
         model._hold(Goal.EXISTING_CARE, in_care)
         model._hold(Goal.HOURS_PLACED, hours)
-        model._set_objective(Goal.CONTINUITY, True)
-        start = np.zeros(len(pairs), dtype=bool)
 
-        found, _ = model._regrouped(
-            Goal.CONTINUITY, True, start, SolveParams(seed=0), groups=1, stop_at=float("inf")
-        )
+        found, _ = regrouped(model, Goal.CONTINUITY, np.zeros(len(pairs), dtype=bool))
 
         assert model.evaluate(Goal.EXISTING_CARE, found) == in_care
         assert model.evaluate(Goal.HOURS_PLACED, found) == hours
