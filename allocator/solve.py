@@ -225,13 +225,16 @@ TIME_WEIGHT = {
     Goal.HOURS_PLACED: 30,
     Goal.CONTINUITY: 10,
 }
-TIME_WEIGHT_OTHERS = 4
 """Share of the time budget per level (`TIME_WEIGHT_OTHERS` for goals not listed): the placement
 levels decide unmet need, the sector's biggest failure, and are the hardest to solve; time a
 level does not use passes on. Continuity, whether people keep their carers, takes a third of
 what the placement levels leave in the default order; the five levels after it share the rest.
 Continuity and those five weigh 30 together, so the placement levels keep the shares they were
 tuned with."""
+
+TIME_WEIGHT_OTHERS = 4
+"""Weight of each goal `TIME_WEIGHT` does not list (cascade, preferences, cost, travel,
+fairness)."""
 
 
 @dataclass(frozen=True)
