@@ -840,7 +840,8 @@ class LexicographicModel:
         root node alone is a deterministic stop, and its heuristics find chains of moves that
         neither RINS nor the provider groups do. They move people in care freely, which the
         goal allows (Rotherham at 60 s kept 508-529 of 811 with their provider, 668-680
-        without the root), and the continuity level after does not bring them back. With
+        without the root), and the continuity level after brings few back (512-535 with its
+        provider groups, `GROUPED`). With
         continuity as a tie-break (1 per person kept), Rotherham's root was cut by the clock
         at 10.9 s and the hours level ended 1.01 % from its bound, against 0.88 %."""
         core = (

@@ -58,7 +58,9 @@ def urgent_held(book) -> tuple[PairTable, LexicographicModel, int, int]:
     return pairs, model, urgent, hours
 
 
-def regrouped(model: LexicographicModel, goal: Goal, plan: np.ndarray, groups: int = 1):
+def regrouped(
+    model: LexicographicModel, goal: Goal, plan: np.ndarray, groups: int = 1
+) -> tuple[np.ndarray, bool]:
     """`plan` after `groups` re-solves at the maximised level `goal`, the clock never stopping
     them, and whether it did."""
     model._set_objective(goal, True)
