@@ -76,3 +76,45 @@ def test_a_relaxation_stopped_at_the_deadline_is_not_followed_by_the_plain_one(m
     assert calls[1] == (1.0, True)
     assert not calls[2][1] and 0 < calls[2][0] <= 0.5  # the plain one, within the deadline
     assert len(calls) == 3
+
+
+class _Clock:
+    """A wall clock that moves only when the test says, so how long each relaxation takes is
+    the test's choice, not the machine's."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_no_level_starts_a_relaxation_or_a_search_it_has_no_time_for(monkeypatch) -> None:
+    # Rotherham at 60 s, seed 2: the travel level started its relaxation with 1.6 s left, took
+    # 1.5 s for nothing, then searched for the 0.9 s set before it, ending at 60.8 s.
+    pairs, rules = pair_table(load_scenario(BURY))
+    model = LexicographicModel(pairs, rules)
+    start = cascade_allocation(pairs, rules)
+    clock, deadline = _Clock(), 2.6
+    monkeypatch.setattr("allocator.solve.time", clock)
+    relaxed_with: list[float] = []  # time left as each relaxation starts
+    searched_within: list[bool] = []  # whether each search's wall fits in the time left
+
+    def relax(goal, wall_s, plan, nudge=True):
+        relaxed_with.append(round(deadline - clock.now, 6))
+        clock.now += 1.0
+        return LpOutcome(None, 1.0)
+
+    def search(goal, maximise, scale, budget, params, incumbent, model_=None):
+        searched_within.append(budget.wall_s <= deadline - clock.now)
+        return incumbent, model._unsearched(goal, maximise, incumbent, late=False), 0.0
+
+    monkeypatch.setattr(model.relaxation, "solve", relax)
+    monkeypatch.setattr(model, "_solve_level", search)
+    goals = [Goal.HOURS_PLACED, Goal.CONTINUITY, Goal.CASCADE, Goal.COST]
+
+    _, outcomes = model.solve(goals, SolveParams(time_limit_s=2.6), start, deadline=deadline)
+
+    assert relaxed_with == [2.6, 1.6]  # not the cascade level's, with 0.6 s left for 1 s
+    assert searched_within == [True, True]
+    assert [o.hit_wall_clock for o in outcomes[2:]] == [True, True]
