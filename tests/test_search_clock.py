@@ -4,6 +4,7 @@ tells users a plan may differ on another run or machine."""
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_property import pair_table
 
@@ -89,28 +90,41 @@ class _Clock:
         return self.now
 
 
+def _clocked(monkeypatch) -> tuple[LexicographicModel, np.ndarray, _Clock]:
+    """Bury's model, the cascade's plan, and the clock the solve now reads."""
+    pairs, rules = pair_table(load_scenario(BURY))
+    clock = _Clock()
+    monkeypatch.setattr("allocator.solve.time", clock)
+    return LexicographicModel(pairs, rules), cascade_allocation(pairs, rules), clock
+
+
+def _record_searches(monkeypatch, model, clock: _Clock, deadline: float) -> list[bool]:
+    """Stand in for the level's last search: record whether its wall time fits in what is left
+    (the list returned), and search nothing."""
+    within: list[bool] = []
+
+    def search(goal, maximise, scale, budget, params, incumbent, model_=None):
+        within.append(budget.wall_s <= deadline - clock.now)
+        return incumbent, model._unsearched(goal, maximise, incumbent, late=False), 0.0
+
+    monkeypatch.setattr(model, "_solve_level", search)
+    return within
+
+
 def test_no_level_starts_a_relaxation_or_a_search_it_has_no_time_for(monkeypatch) -> None:
     # Rotherham at 60 s, seed 2: the travel level started its relaxation with 1.6 s left, took
     # 1.5 s for nothing, then searched for the 0.9 s set before it, ending at 60.8 s.
-    pairs, rules = pair_table(load_scenario(BURY))
-    model = LexicographicModel(pairs, rules)
-    start = cascade_allocation(pairs, rules)
-    clock, deadline = _Clock(), 2.6
-    monkeypatch.setattr("allocator.solve.time", clock)
+    model, start, clock = _clocked(monkeypatch)
+    deadline = 2.6
     relaxed_with: list[float] = []  # time left as each relaxation starts
-    searched_within: list[bool] = []  # whether each search's wall fits in the time left
+    searched_within = _record_searches(monkeypatch, model, clock, deadline)
 
     def relax(goal, wall_s, plan, nudge=True):
         relaxed_with.append(round(deadline - clock.now, 6))
         clock.now += 1.0
         return LpOutcome(None, 1.0)
 
-    def search(goal, maximise, scale, budget, params, incumbent, model_=None):
-        searched_within.append(budget.wall_s <= deadline - clock.now)
-        return incumbent, model._unsearched(goal, maximise, incumbent, late=False), 0.0
-
     monkeypatch.setattr(model.relaxation, "solve", relax)
-    monkeypatch.setattr(model, "_solve_level", search)
     goals = [Goal.HOURS_PLACED, Goal.CONTINUITY, Goal.CASCADE, Goal.COST]
 
     _, outcomes = model.solve(goals, SolveParams(time_limit_s=2.6), start, deadline=deadline)
@@ -118,3 +132,30 @@ def test_no_level_starts_a_relaxation_or_a_search_it_has_no_time_for(monkeypatch
     assert relaxed_with == [2.6, 1.6]  # not the cascade level's, with 0.6 s left for 1 s
     assert searched_within == [True, True]
     assert [o.hit_wall_clock for o in outcomes[2:]] == [True, True]
+
+
+def test_a_rounding_gets_no_more_time_than_is_left(monkeypatch) -> None:
+    # The rounding's share was set as the level began, before a relaxation that may take most of
+    # what is left (`LP_FLOOR_S`): at 5 s Rotherham's hours level relaxed for 1.3 s of 1.9.
+    model, start, clock = _clocked(monkeypatch)
+    deadline = 1.2
+    rounded_within: list[bool] = []
+    searched_within = _record_searches(monkeypatch, model, clock, deadline)
+
+    def relax(goal, wall_s, plan, nudge=True):
+        clock.now += 1.0
+        return LpOutcome(None, 1.0, x=plan.astype(float))
+
+    def rounding(goal, chosen, x, wall_s, tries):
+        rounded_within.append(wall_s <= deadline - clock.now)
+        return chosen, False
+
+    monkeypatch.setattr(model.relaxation, "solve", relax)
+    monkeypatch.setattr(model, "_better_of", rounding)
+    monkeypatch.setattr(model, "_rins_guide", lambda goal, relaxed, *_: relaxed.x)
+    monkeypatch.setattr(model, "_rins_from_best_rounding", lambda *a: (a[-2], 0.0, False))
+
+    model.solve([Goal.HOURS_PLACED], SolveParams(time_limit_s=1.2), start, deadline=deadline)
+
+    assert rounded_within == [True]
+    assert searched_within == [True]
