@@ -532,7 +532,7 @@ class LexicographicModel:
                     goal,
                     chosen,
                     relaxed.x,
-                    min(budget.wall_s * ROUNDING_SHARE, max(_left(deadline), 0.0)),
+                    _within(budget.wall_s * ROUNDING_SHARE, deadline),
                     _tries(planned_s * ROUNDING_SHARE),
                 )
                 cut_short |= rounding_cut
@@ -545,7 +545,7 @@ class LexicographicModel:
                     # after it get what the limit leaves, so a short limit is kept.
                     guide = self._rins_guide(goal, relaxed, chosen, _left(deadline))
                     rins = Budget(
-                        budget.work * RINS_SHARE, min(budget.wall_s * RINS_SHARE, _left(deadline))
+                        budget.work * RINS_SHARE, _within(budget.wall_s * RINS_SHARE, deadline)
                     )
                     chosen, work, rins_cut = self._rins_from_best_rounding(
                         guide,
@@ -583,7 +583,7 @@ class LexicographicModel:
                     cut_short |= groups_cut
                     budget = Budget(budget.work, max(_left(deadline), 0.05) * share)
                 # The budget was set before the relaxation and rounding: never past the limit.
-                budget = Budget(budget.work, min(budget.wall_s, max(_left(deadline), 0.0)))
+                budget = Budget(budget.work, _within(budget.wall_s, deadline))
                 if self.relaxation.sifted and budget.work < MIN_LEVEL_WORK:
                     outcome = self._unsearched(goal, maximise, chosen, late=False)
                 elif budget.wall_s < self.search_setup_s:
@@ -649,7 +649,7 @@ class LexicographicModel:
         past `deadline`, and whether the clock rather than its tries stopped it. Cheap where
         the relaxation is not: at 20,000 packages the solve now keeps 13,287 people with their
         provider, not 12,584."""
-        wall_s = min(wall_s, _left(deadline))
+        wall_s = _within(wall_s, deadline)
         if wall_s <= 0:
             return chosen, True
         held = Held(tuple(self.held), self.least_kept)
@@ -854,9 +854,9 @@ class LexicographicModel:
         neither RINS nor the provider groups do. They move people in care freely, which the
         goal allows (Rotherham at 60 s kept 508-529 of 811 with their provider, 668-680
         without the root), and the continuity level after brings few back (512-535 with its
-        provider groups, `GROUPED`). With
-        continuity as a tie-break (1 per person kept), Rotherham's root was cut by the clock
-        at 10.9 s and the hours level ended 1.01 % from its bound, against 0.88 %."""
+        provider groups, `GROUPED`). With continuity as a tie-break (1 per person kept),
+        Rotherham's root was cut by the clock at 10.9 s and the hours level ended 1.01 % from
+        its bound, against 0.88 %."""
         core = (
             chosen
             | self.relaxation.support
@@ -908,7 +908,7 @@ class LexicographicModel:
             return relaxed
         if _left(deadline) <= 0:
             return relaxed
-        plain = self.relaxation.solve(goal, min(wall_s, _left(deadline)), chosen, nudge=False)
+        plain = self.relaxation.solve(goal, _within(wall_s, deadline), chosen, nudge=False)
         return dataclasses.replace(plain, timed_out=True)
 
     def _rins_guide(
@@ -1303,6 +1303,12 @@ def _promoted(order: list[int], promoted: list[int]) -> list[int]:
 def _left(deadline: float) -> float:
     """Wall seconds left before `deadline` (negative once past it)."""
     return deadline - time.monotonic()
+
+
+def _within(wall_s: float, deadline: float) -> float:
+    """`wall_s`, or what is left before `deadline` if less (never negative): a budget set
+    before a phase that may take most of the time left must not outlast the limit."""
+    return min(wall_s, max(_left(deadline), 0.0))
 
 
 def _tries(seconds: float) -> int:
