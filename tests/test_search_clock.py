@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_property import pair_table
+from test_provider_groups import continuity_chain_book
+from test_reassign import plan_of
 
 from allocator.cascade import cascade_allocation
 from allocator.io.scenario_files import load_scenario
@@ -159,3 +161,37 @@ def test_a_rounding_gets_no_more_time_than_is_left(monkeypatch) -> None:
 
     assert rounded_within == [True]
     assert searched_within == [True]
+
+
+def test_continuity_groups_may_take_the_wall_time_the_levels_after_it_leave(monkeypatch) -> None:
+    # The levels after continuity end on their work, not their wall (Bury's 60 s solve ended
+    # at 47 s), while its groups, a count, were stopped by the clock (40 at about 0.25 s each).
+    book = continuity_chain_book()
+    pairs, rules = pair_table(book)
+    clock = _Clock()
+    monkeypatch.setattr("allocator.solve.time", clock)
+    monkeypatch.setattr("allocator.reassign.time", clock)  # its moves, against the same clock
+    model = LexicographicModel(pairs, rules)
+    start = plan_of(book, pairs, {"P": "B", "W1": "A", "W2": "C"})  # P away from A
+    deadline = 60.0
+    groups_run: list[Goal] = []
+    searched_within: list[bool] = []
+
+    def search(goal, maximise, scale, budget, params, incumbent, model_=None):
+        if model_ is None:  # the level's last search
+            searched_within.append(budget.wall_s <= deadline - clock.now)
+        else:  # a group: half a second each
+            groups_run.append(goal)
+            clock.now += 0.5
+        return incumbent, model._unsearched(goal, maximise, incumbent, late=False), 0.0
+
+    monkeypatch.setattr(model, "_solve_level", search)
+    monkeypatch.setattr(model.relaxation, "solve", lambda *_, **__: LpOutcome(None, 0.0))
+    goals = [Goal.CONTINUITY, Goal.CASCADE, Goal.COST, Goal.TRAVEL]
+
+    _, outcomes = model.solve(goals, SolveParams(time_limit_s=deadline), start, deadline=deadline)
+
+    planned_s = deadline * 10 / (10 + 3 * 4)  # continuity's share of the limit (`TIME_WEIGHT`)
+    assert len(groups_run) == int(planned_s * 2)  # every one of its groups, 27 s of them
+    assert searched_within and all(searched_within) and clock.now <= deadline
+    assert not any(outcome.hit_wall_clock for outcome in outcomes)
