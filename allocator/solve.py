@@ -162,20 +162,20 @@ GROUPS_PER_SECOND = {goal: 2 if goal is Goal.CONTINUITY else 1 for goal in GROUP
 """Neighbourhoods per second of a grouped level's planned share of the limit: a count, not a
 time, so the plan does not depend on the machine; the clock only guards it. Their work is not
 drawn from the level's work budget, so the levels after get the same budgets as without them
-(the solve takes longer instead: below). Measured with seeds
-0-2 at 60 s against none: Rotherham's hours level 1.45-1.52 % from its bound (2.05-2.12 %),
-Bury's 0.25-0.32 % (0.27-0.42 %), the small council's 0.29-0.34 % (0.45-0.50 %), the county
-preset's at 1,000 packages 0.89-1.30 % (1.35-1.57 %) with its urgent level 2.75-3.08 %
-(3.08-4.06 %). Two a second took Rotherham to 1.30 % (seed 0) but its solve to 57.6 s, the
-hours level's neighbourhoods stopped by the clock; one a second ends it at 50.6-57.2 s
-(across runs on an otherwise idle machine), still on work, not on the clock.
+(the solve takes longer instead: below). Measured on the placement levels with seeds 0-2 at 60 s
+against none: Rotherham's hours level 1.45-1.52 % from its bound (2.05-2.12 %), Bury's
+0.25-0.32 % (0.27-0.42 %), the small council's 0.29-0.34 % (0.45-0.50 %), the county preset's at
+1,000 packages 0.89-1.30 % (1.35-1.57 %) with its urgent level 2.75-3.08 % (3.08-4.06 %). Two a
+second there took Rotherham to 1.30 % (seed 0) but its solve to 57.6 s, the hours level's
+neighbourhoods stopped by the clock; one a second ends it at 50.6-57.2 s (across runs on an
+otherwise idle machine), still on work, not on the clock.
 
 Continuity draws two a second: it is the level furthest from its optimum (11-37 % from its
-bound at 60 s), and its groups are quick (Bury's 0.2-0.26 s each at 60 s). Measured at 60 s with seeds 0-2, beside `WALL_STRETCH`:
-the small council kept 174, 182 and 179 people with their provider (165, 176, 176 with one a
-second), Bury 488, 487 and 611 (470, 466, 609), Rotherham 518, 518 and 536 (512, 514, 535),
-with the same hours placed. Three a second kept no more (small council 175, 184, 180); groups
-of 4 providers kept fewer (156, 177, 169)."""
+bound at 60 s), and its groups are quick (Bury's 0.2-0.26 s each at 60 s). Measured at 60 s with
+seeds 0-2, beside `WALL_STRETCH`: the small council kept 174, 182 and 179 people with their
+provider (165, 176, 176 with one a second), Bury 488, 487 and 611 (470, 466, 609), Rotherham 518,
+518 and 536 (512, 514, 535), with the same hours placed. Three a second kept no more (small
+council 175, 184, 180); groups of 4 providers kept fewer (156, 177, 169)."""
 
 MIN_GROUPS = 5
 """Fewest neighbourhoods worth drawing: fewer (one or two a level at a 5 s limit) gain little
@@ -251,7 +251,7 @@ Its work budget stays its share. The levels after continuity end on their work w
 their wall (Bury's 60 s solve ended at 47 s), while continuity's groups, a count, were stopped
 by the clock: Bury's 40 took about 8 s of the 9 s its share left them. Measured at 60 s, seeds
 0-2: with 1.5, Bury's seed 1 was still stopped (and so not reproducible); with 2, all nine runs
-of Bury and the small council are reproducible, and Rotherham's solves end at 58.8-59.6 s.
+of Bury and the small council are reproducible, and Rotherham's solves end at 58.7-59.6 s.
 A sifted book draws no groups, so its levels keep to their shares."""
 
 

@@ -178,7 +178,7 @@ def test_continuity_groups_may_take_the_wall_time_the_levels_after_it_leave(monk
     searched_within: list[bool] = []
 
     def search(goal, maximise, scale, budget, params, incumbent, model_=None):
-        if model_ is None:  # the level's last search
+        if model_ is None:  # a level's last search
             searched_within.append(budget.wall_s <= deadline - clock.now)
         else:  # a group: half a second each
             groups_run.append(goal)
