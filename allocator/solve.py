@@ -158,7 +158,7 @@ GROUP_WORK = 0.1
 """CP-SAT work (one worker) per neighbourhood: more, smaller re-solves gained more in the same
 time (groups of 3 as in `GROUP_SIZE`: 0.1 units 1.29 %, 0.2 units 1.33 %)."""
 
-GROUPS_PER_SECOND = {goal: 2 if goal is Goal.CONTINUITY else 1 for goal in GROUPED}
+GROUPS_PER_SECOND = 1
 """Neighbourhoods per second of a grouped level's planned share of the limit: a count, not a
 time, so the plan does not depend on the machine; the clock only guards it. Their work is not
 drawn from the level's work budget, so the levels after get the same budgets as without them
@@ -168,14 +168,8 @@ against none: Rotherham's hours level 1.45-1.52 % from its bound (2.05-2.12 %), 
 1,000 packages 0.89-1.30 % (1.35-1.57 %) with its urgent level 2.75-3.08 % (3.08-4.06 %). Two a
 second there took Rotherham to 1.30 % (seed 0) but its solve to 57.6 s, the hours level's
 neighbourhoods stopped by the clock; one a second ends it at 50.6-57.2 s (across runs on an
-otherwise idle machine), still on work, not on the clock.
-
-Continuity draws two a second: it is the level furthest from its optimum (11-37 % from its
-bound at 60 s), and its groups are quick (Bury's 0.2-0.26 s each at 60 s). Measured at 60 s with
-seeds 0-2, beside `WALL_STRETCH`: the small council kept 174, 182 and 179 people with their
-provider (165, 176, 176 with one a second), Bury 488, 487 and 611 (470, 466, 609), Rotherham 518,
-518 and 536 (512, 514, 535), with the same hours placed. Three a second kept no more (small
-council 175, 184, 180); groups of 4 providers kept fewer (156, 177, 169)."""
+otherwise idle machine), still on work, not on the clock. Continuity draws more at long limits
+(`GROUP_STRETCH`)."""
 
 MIN_GROUPS = 5
 """Fewest neighbourhoods worth drawing: fewer (one or two a level at a 5 s limit) gain little
@@ -244,15 +238,28 @@ TIME_WEIGHT_OTHERS = 4
 """Weight of each goal `TIME_WEIGHT` does not list (cascade, preferences, cost, travel,
 fairness)."""
 
-WALL_STRETCH = {Goal.CONTINUITY: 2.0}
-"""Wall time a level may take, as a multiple of its share of the time left (never more than
-all of it), on a book not sifted, where continuity draws provider groups (`GROUPS_PER_SECOND`).
-Its work budget stays its share. The levels after continuity end on their work well before
-their wall (Bury's 60 s solve ended at 47 s), while continuity's groups, a count, were stopped
-by the clock: Bury's 40 took about 8 s of the 9 s its share left them. Measured at 60 s, seeds
-0-2: with 1.5, Bury's seed 1 was still stopped (and so not reproducible); with 2, all nine runs
-of Bury and the small council are reproducible, and Rotherham's solves end at 58.7-59.6 s.
-A sifted book draws no groups, so its levels keep to their shares."""
+GROUP_STRETCH = {Goal.CONTINUITY: 2.0}
+"""Multiple of a level's provider groups (`GROUPS_PER_SECOND`) and of its share of the wall time
+left (never more than all of it), on a book not sifted with `STRETCH_MIN_S` of the limit planned
+for the level; its work budget stays its share. Continuity is the level furthest from its
+optimum (11-37 % from its bound at 60 s), and its groups are quick (Bury's 0.2-0.26 s each), but
+they were stopped by the clock: Bury's 40 at 60 s took about 8 s of the 9 s its share left them,
+while the levels after it end on their work well before their wall (Bury's solve ended at 47 s).
+
+Measured at 60 s, seeds 0-2: the small council kept 174, 182 and 179 people with their provider
+(165, 176, 176 without the stretch), Bury 488, 487 and 611 (470, 466, 609), Rotherham 518, 518
+and 536 (512, 514, 535), with the same hours placed; every Bury and small-council solve is
+reproducible, and Rotherham's end at 58.7-59.6 s. Twice the groups with 1.5 times the wall left
+Bury's seed 1 stopped by the clock; three times the groups kept no more (small council 175, 184,
+180); groups of 4 providers kept fewer (156, 177, 169)."""
+
+STRETCH_MIN_S = 15.0
+"""Least planned share of the limit (seconds) at which a level stretches (`GROUP_STRETCH`): at
+short limits the levels after continuity are stopped by the clock, not by their work, so what
+continuity takes they lose. At 10 s (continuity planned 3.3 s, six groups stretched against none),
+seeds 0-2: stretched, continuity left the cost level without a bound in every Bury and
+small-council solve (0.14-0.16 % and 0.21-0.24 % from it unstretched); at 60 s (20 s planned)
+the levels after it end on their work."""
 
 
 @dataclass(frozen=True)
@@ -513,15 +520,16 @@ class LexicographicModel:
                 progress(level, len(goals), goal)
             weights = [TIME_WEIGHT.get(g, TIME_WEIGHT_OTHERS) for g in goals[level:]]
             share = weights[0] / sum(weights)
-            stretch = 1.0 if self.relaxation.sifted else WALL_STRETCH.get(goal, 1.0)
+            # Tries count from the level's share of the whole limit, not of the time left, so
+            # they do not depend on how long the levels before took; the clock only guards them.
+            planned_s = params.time_limit_s * share
+            stretched = not self.relaxation.sifted and planned_s >= STRETCH_MIN_S
+            stretch = GROUP_STRETCH.get(goal, 1.0) if stretched else 1.0
             wall_share = min(share * stretch, 1.0)
             budget = Budget(
                 work=max(work_left * share, MIN_LEVEL_WORK),
                 wall_s=max(_left(deadline), 0.05) * wall_share,
             )
-            # Tries count from the level's share of the whole limit, not of the time left, so
-            # they do not depend on how long the levels before took; the clock only guards them.
-            planned_s = params.time_limit_s * share
             maximise = goal in MAXIMISED
             value, bound = self.evaluate(goal, chosen), _trivial_bound(self, goal, maximise)
             if value == bound:  # proved without a solve (everyone in care placed, say)
@@ -589,8 +597,8 @@ class LexicographicModel:
                     cut_short |= root_cut
                     work_left -= root_work
                     budget = Budget(budget.work, max(_left(deadline), 0.05) * wall_share)
-                groups = int(planned_s * GROUPS_PER_SECOND.get(goal, 0))
-                if groups >= MIN_GROUPS and not self.relaxation.sifted:
+                groups = int(planned_s * GROUPS_PER_SECOND * stretch)
+                if goal in GROUPED and not self.relaxation.sifted and groups >= MIN_GROUPS:
                     chosen, groups_cut = self._regrouped(
                         goal,
                         maximise,
