@@ -31,31 +31,11 @@ class ProviderGroups:
         self.shared = eligible.T @ eligible
         """People each two providers could both serve (none with itself)."""
         np.fill_diagonal(self.shared, 0.0)
-        current = pairs.is_current
-        self.home = np.full(len(pairs.scenario.packages), -1, dtype=np.int64)
-        """Each package's current provider where that is still eligible for it, else -1."""
-        self.home[pairs.package[current]] = pairs.provider[current]
 
     def group(self) -> list[int]:
-        """A random provider, then providers drawn as `_grown` draws them."""
-        return self._grown([int(self.rng.integers(len(self.shared)))])
-
-    def bringing_home(self, plan: np.ndarray) -> list[int]:
-        """A group that could bring one person back to their provider: someone `plan` places
-        away from a provider still eligible for them, drawn at random, with that provider and
-        the one they are with now, grown as `_grown` grows it; a random `group` when nobody is
-        away. Random groups rarely hold both ends of such a move."""
-        package, provider = self.pairs.package, self.pairs.provider
-        home = self.home[package]
-        away = np.flatnonzero(plan & (home >= 0) & (home != provider))
-        if len(away) == 0:
-            return self.group()
-        pair = away[self.rng.integers(len(away))]
-        return self._grown([int(home[pair]), int(provider[pair])])
-
-    def _grown(self, group: list[int]) -> list[int]:
-        """`group` with providers drawn in proportion to the people they share with the group
-        so far, until there are `size` (or none shares anyone more)."""
+        """A random provider, then providers drawn in proportion to the people they share with
+        the group so far, until there are `size` (or none shares anyone more)."""
+        group = [int(self.rng.integers(len(self.shared)))]
         while len(group) < self.size:
             weights = self.shared[group].sum(axis=0)
             weights[group] = 0.0

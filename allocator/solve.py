@@ -849,9 +849,7 @@ class LexicographicModel:
             wall = stop_at - time.monotonic()
             if wall < max(self.search_setup_s, 1e-3):
                 return chosen, True
-            bring_home = goal is Goal.CONTINUITY
-            group = neighbourhoods.bringing_home(chosen) if bring_home else neighbourhoods.group()
-            free = neighbourhoods.free(chosen, group)
+            free = neighbourhoods.free(chosen, neighbourhoods.group())
             model = self._fixed_outside(free, chosen)
             chosen, outcome, _ = self._solve_level(
                 goal, maximise, 1, Budget(GROUP_WORK, wall), one_worker, chosen, model

@@ -137,18 +137,6 @@ def continuity_chain_book():
     )
 
 
-def test_a_group_bringing_someone_home_holds_their_provider_and_where_they_are() -> None:
-    book = continuity_chain_book()
-    pairs, _ = pair_table(book)
-    groups = ProviderGroups(pairs, size=2, seed=(0, 0))
-    names = [p.id for p in book.providers]
-    away = plan_of(book, pairs, {"P": "B", "W1": "A", "W2": "C"})
-    home = plan_of(book, pairs, {"P": "A", "W1": "C", "W2": "B"})
-
-    assert [names[p] for p in groups.bringing_home(away)] == ["A", "B"]  # P's home, then where
-    assert len(groups.bringing_home(home)) == 2  # nobody away: a random group
-
-
 def test_regrouping_brings_a_person_home_round_a_cycle_with_the_hours_held() -> None:
     book = continuity_chain_book()
     pairs, rules = pair_table(book)
