@@ -2,6 +2,7 @@
 tells users a plan may differ on another run or machine."""
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -92,25 +93,46 @@ class _Clock:
         return self.now
 
 
+def _fake_clock(monkeypatch) -> _Clock:
+    """The clock the solve and its moves (`allocator.reassign`) now read."""
+    clock = _Clock()
+    monkeypatch.setattr("allocator.solve.time", clock)
+    monkeypatch.setattr("allocator.reassign.time", clock)
+    return clock
+
+
 def _clocked(monkeypatch) -> tuple[LexicographicModel, np.ndarray, _Clock]:
     """Bury's model, the cascade's plan, and the clock the solve now reads."""
     pairs, rules = pair_table(load_scenario(BURY))
-    clock = _Clock()
-    monkeypatch.setattr("allocator.solve.time", clock)
+    clock = _fake_clock(monkeypatch)
     return LexicographicModel(pairs, rules), cascade_allocation(pairs, rules), clock
 
 
-def _record_searches(monkeypatch, model, clock: _Clock, deadline: float) -> list[bool]:
-    """Stand in for the level's last search: record whether its wall time fits in what is left
-    (the list returned), and search nothing."""
-    within: list[bool] = []
+@dataclass
+class _Searches:
+    within: list[bool] = field(default_factory=list)
+    """Whether each level's last search got no more wall time than was left."""
+    groups: int = 0
+    """Provider groups searched."""
+
+
+def _record_searches(
+    monkeypatch, model, clock: _Clock, deadline: float, group_s: float = 0.0
+) -> _Searches:
+    """Stand in for CP-SAT: record each level's last search (`_Searches`), count the provider
+    groups, each taking `group_s` on the clock, and search nothing."""
+    searches = _Searches()
 
     def search(goal, maximise, scale, budget, params, incumbent, model_=None):
-        within.append(budget.wall_s <= deadline - clock.now)
+        if model_ is None:
+            searches.within.append(budget.wall_s <= deadline - clock.now)
+        else:
+            searches.groups += 1
+            clock.now += group_s
         return incumbent, model._unsearched(goal, maximise, incumbent, late=False), 0.0
 
     monkeypatch.setattr(model, "_solve_level", search)
-    return within
+    return searches
 
 
 def test_no_level_starts_a_relaxation_or_a_search_it_has_no_time_for(monkeypatch) -> None:
@@ -119,7 +141,7 @@ def test_no_level_starts_a_relaxation_or_a_search_it_has_no_time_for(monkeypatch
     model, start, clock = _clocked(monkeypatch)
     deadline = 2.6
     relaxed_with: list[float] = []  # time left as each relaxation starts
-    searched_within = _record_searches(monkeypatch, model, clock, deadline)
+    searches = _record_searches(monkeypatch, model, clock, deadline)
 
     def relax(goal, wall_s, plan, nudge=True):
         relaxed_with.append(round(deadline - clock.now, 6))
@@ -131,9 +153,10 @@ def test_no_level_starts_a_relaxation_or_a_search_it_has_no_time_for(monkeypatch
 
     _, outcomes = model.solve(goals, SolveParams(time_limit_s=2.6), start, deadline=deadline)
 
-    assert relaxed_with == [2.6, 1.6]  # not the cascade level's, with 0.6 s left for 1 s
-    assert searched_within == [True, True]
-    assert [o.hit_wall_clock for o in outcomes[2:]] == [True, True]
+    # Continuity is proved without a solve (the cascade keeps everyone with their provider).
+    assert relaxed_with == [2.6, 1.6]  # not the cost level's, with 0.6 s left for 1 s
+    assert searches.within == [True, True]
+    assert [o.hit_wall_clock for o in outcomes[2:]] == [False, True]  # cascade in time, cost late
 
 
 def test_a_rounding_gets_no_more_time_than_is_left(monkeypatch) -> None:
@@ -142,7 +165,7 @@ def test_a_rounding_gets_no_more_time_than_is_left(monkeypatch) -> None:
     model, start, clock = _clocked(monkeypatch)
     deadline = 1.2
     rounded_within: list[bool] = []
-    searched_within = _record_searches(monkeypatch, model, clock, deadline)
+    searches = _record_searches(monkeypatch, model, clock, deadline)
 
     def relax(goal, wall_s, plan, nudge=True):
         clock.now += 1.0
@@ -160,7 +183,7 @@ def test_a_rounding_gets_no_more_time_than_is_left(monkeypatch) -> None:
     model.solve([Goal.HOURS_PLACED], SolveParams(time_limit_s=1.2), start, deadline=deadline)
 
     assert rounded_within == [True]
-    assert searched_within == [True]
+    assert searches.within == [True]
 
 
 @pytest.mark.parametrize(("deadline", "stretch"), [(60.0, 2), (12.0, 1)])
@@ -172,29 +195,16 @@ def test_continuity_groups_may_take_the_wall_time_the_levels_after_it_leave(
     # At short limits the levels after need their wall time: continuity draws no more groups.
     book = continuity_chain_book()
     pairs, rules = pair_table(book)
-    clock = _Clock()
-    monkeypatch.setattr("allocator.solve.time", clock)
-    monkeypatch.setattr("allocator.reassign.time", clock)  # its moves, against the same clock
+    clock = _fake_clock(monkeypatch)
     model = LexicographicModel(pairs, rules)
     start = plan_of(book, pairs, {"P": "B", "W1": "A", "W2": "C"})  # P away from A
-    groups_run: list[Goal] = []
-    searched_within: list[bool] = []
-
-    def search(goal, maximise, scale, budget, params, incumbent, model_=None):
-        if model_ is None:  # a level's last search
-            searched_within.append(budget.wall_s <= deadline - clock.now)
-        else:  # a group: half a second each
-            groups_run.append(goal)
-            clock.now += 0.5
-        return incumbent, model._unsearched(goal, maximise, incumbent, late=False), 0.0
-
-    monkeypatch.setattr(model, "_solve_level", search)
+    searches = _record_searches(monkeypatch, model, clock, deadline, group_s=0.5)
     monkeypatch.setattr(model.relaxation, "solve", lambda *_, **__: LpOutcome(None, 0.0))
     goals = [Goal.CONTINUITY, Goal.CASCADE, Goal.COST, Goal.TRAVEL]
 
     _, outcomes = model.solve(goals, SolveParams(time_limit_s=deadline), start, deadline=deadline)
 
     planned_s = deadline * 10 / (10 + 3 * 4)  # continuity's share of the limit (`TIME_WEIGHT`)
-    assert len(groups_run) == int(planned_s * stretch)  # every one: 27 s of them at 60 s
-    assert searched_within and all(searched_within) and clock.now <= deadline
+    assert searches.groups == int(planned_s * stretch)  # every one: 27 s of them at 60 s
+    assert searches.within and all(searches.within) and clock.now <= deadline
     assert not any(outcome.hit_wall_clock for outcome in outcomes)
