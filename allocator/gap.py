@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import multiprocessing
 import re
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import ExitStack
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -312,10 +310,6 @@ bound."""
 TABU_SHARE = 0.45
 """Share of the search work for the tabu search, which escapes the local optima the exact
 re-solves of a few agents stall in (type D); the neighbourhood search then polishes its best."""
-
-WALK_SEED_STRIDE = 1_000
-"""Distance between the seeds of the walks run side by side (one per worker), so no walk of one
-round repeats a walk of the next (each round's seed is one more)."""
 
 SEARCH_ROUNDS = 2
 """Rounds of tabu search then neighbourhood search, each from the best assignment so far with
@@ -891,28 +885,18 @@ def _neighbourhood_search(
 
 
 def _tabu_search(search: _Search, work: float, seed: int, share: float) -> float:
-    """Tabu search from the best assignment, one walk per worker with seeds `WALK_SEED_STRIDE`
-    apart, each for as many iterations as take `work` seconds on the reference machine (a count,
-    so the walks are the same on any machine); `share` of the remaining wall time is only a
-    guard. The walk is Python and numpy under the GIL, so threads would share one core: the
-    walks after the first run in processes of their own. Returns the work used."""
+    """Tabu search from the best assignment, for as many iterations as take `work` seconds on
+    the reference machine (a count, so the walk is the same on any machine); `share` of the
+    remaining wall time is only a guard. Returns the work used."""
     agents, jobs = search.cost.shape
     iterations = iterations_for(agents, jobs, work)
     deadline = time.monotonic() + max(search.deadline - time.monotonic(), 0.0) * share
-    walk = (search.cost, search.weight, search.capacity, search.best, iterations)
-    seeds = [seed + k * WALK_SEED_STRIDE for k in range(search.workers)]
-    with ExitStack() as stack:
-        others = []
-        if len(seeds) > 1:
-            spawn = multiprocessing.get_context("spawn")
-            pool = stack.enter_context(ProcessPoolExecutor(len(seeds) - 1, mp_context=spawn))
-            others = [pool.submit(tabu_search, *walk, other, deadline) for other in seeds[1:]]
-        outcomes = [tabu_search(*walk, seeds[0], deadline)]
-        outcomes += [future.result() for future in others]
-    for outcome in outcomes:
-        search.offer(outcome.assignment)
-        search.reproducible &= not outcome.hit_wall_clock
-    return work * max(outcome.iterations for outcome in outcomes) / max(iterations, 1)
+    outcome = tabu_search(
+        search.cost, search.weight, search.capacity, search.best, iterations, seed, deadline
+    )
+    search.offer(outcome.assignment)
+    search.reproducible &= not outcome.hit_wall_clock
+    return work * outcome.iterations / max(iterations, 1)
 
 
 def _resolve(

@@ -127,30 +127,3 @@ def test_solve_gap_with_the_walk_still_reaches_the_brute_force_optimum(
     monkeypatch.setattr(gap_module, "_tabu_search", counted)
     assert_packed_optima_proved(sense, seed=99, jobs=6)
     assert walks
-
-
-def test_walks_side_by_side_keep_the_best_of_their_seeds() -> None:
-    """With two workers solve_gap walks twice, the second walk in a process of its own with a
-    seed `WALK_SEED_STRIDE` on: the search keeps whichever walk ended cheaper, as if both had
-    run here, and reports the work of a walk run to its budget."""
-    rng = np.random.default_rng(4)
-    second_won = 0
-    for k in range(3):
-        instance, start = packed_instance(rng, k, 6, 60)
-        seeds = (k, k + gap_module.WALK_SEED_STRIDE)
-        alone = [gap_cost(instance, walk(instance, start, 200, seed).assignment) for seed in seeds]
-        second_won += alone[1] < alone[0]
-        search = gap_module._Search(
-            cost=instance.cost,
-            weight=instance.weight,
-            capacity=instance.capacity,
-            seed=0,
-            workers=2,
-            deadline=float("inf"),
-            best=start,
-        )
-        iterations = iterations_for(6, 60, 1.0)
-        work = gap_module._tabu_search(search, 200 / iterations, seed=k, share=1.0)
-        assert search.value == min(alone) and search.reproducible, instance.name
-        assert work == pytest.approx(200 / iterations)
-    assert second_won, "the first seed's walk was never beaten: the test shows nothing"
