@@ -539,6 +539,8 @@ class LexicographicModel:
                 self._hold(goal, value)
                 continue
             relax = self._worth_relaxing(goal, budget, relaxation_s)
+            filling = all(g in MAXIMISED for g in goals[: level + 1])
+            fill_tries = _tries(planned_s * ROUNDING_SHARE)
             moves_cut = False
             if goal in REASSIGNABLE:
                 part = REASSIGN_SHARE if relax else 1.0
@@ -611,9 +613,18 @@ class LexicographicModel:
                     )
                     cut_short |= groups_cut
                     budget = Budget(budget.work, max(_left(deadline), 0.05) * wall_share)
+                if filling and not self.relaxation.sifted:
+                    filled, fill_cut = self._filled(
+                        goal, chosen, _within(budget.wall_s * ROUNDING_SHARE, deadline), fill_tries
+                    )
+                    cut_short |= fill_cut
+                    if self._improves(goal, filled, chosen):
+                        chosen = filled
                 # The budget was set before the relaxation and rounding: never past the limit.
                 budget = Budget(budget.work, _within(budget.wall_s, deadline))
-                if self.relaxation.sifted and budget.work < MIN_LEVEL_WORK:
+                if lp_bound is not None and self.evaluate(goal, chosen) == lp_bound:
+                    outcome = _proved(goal, maximise, lp_bound, relaxed.seconds)
+                elif self.relaxation.sifted and budget.work < MIN_LEVEL_WORK:
                     outcome = self._unsearched(goal, maximise, chosen, late=False)
                 elif budget.wall_s < self.search_setup_s:
                     outcome = self._unsearched(goal, maximise, chosen)
@@ -624,13 +635,9 @@ class LexicographicModel:
                         goal, maximise, scale, budget, params, chosen
                     )
                     work_left -= work
-            if all(g in MAXIMISED for g in goals[: level + 1]):
+            if filling:
                 chosen, outcome = self._fill(
-                    goal,
-                    chosen,
-                    outcome,
-                    budget.wall_s * ROUNDING_SHARE,
-                    _tries(planned_s * ROUNDING_SHARE),
+                    goal, chosen, outcome, budget.wall_s * ROUNDING_SHARE, fill_tries
                 )
             outcome = _tightened(outcome, lp_bound)
             if cut_short:
@@ -1238,17 +1245,12 @@ class LexicographicModel:
     def _fill(
         self, goal: Goal, chosen: np.ndarray, outcome: LevelOutcome, wall_s: float, tries: int
     ) -> tuple[np.ndarray, LevelOutcome]:
-        """Place any package that still fits somewhere, if the solver stopped short of doing so,
-        then, on a placement level, trade for more (`_traded`, for `tries`, `wall_s` a guard
-        whose stop the outcome reports).
+        """`chosen` filled (see `_filled`) if that does better, and the level's outcome with it.
 
         Adding a placement never lowers a maximised goal, so while every level so far maximises,
         this can only improve the plan; it closes the gap a time-limited level leaves behind.
         """
-        filled = place_greedily(self.pairs, self.rules, chosen, self._offers())
-        clock = False
-        if goal in PLACEMENT:
-            filled, clock = self._traded(goal, filled, tries, time.monotonic() + wall_s)
+        filled, clock = self._filled(goal, chosen, wall_s, tries)
         if clock:
             outcome = dataclasses.replace(outcome, hit_wall_clock=True)
         value = self.evaluate(goal, filled)
@@ -1256,6 +1258,22 @@ class LexicographicModel:
             return chosen, outcome
         optimal = value == outcome.bound
         return filled, dataclasses.replace(outcome, value=value, optimal=optimal)
+
+    def _filled(
+        self, goal: Goal, chosen: np.ndarray, wall_s: float, tries: int
+    ) -> tuple[np.ndarray, bool]:
+        """`chosen` with any package that still fits somewhere placed, then, on a placement
+        level, traded for more (`_traded`, for `tries`, `wall_s` a guard), and whether the clock
+        stopped the trades.
+
+        Also run before a level's last search (not on a sifted book): a fill that reaches the
+        relaxation's bound proves the level, and the search is not needed. Measured at 5 s,
+        seeds 0-2: Rotherham's urgent level, whose search found nothing in 0.7 s, and whose fill
+        after it reached the bound, now ends proved at 2.5 s instead of 3.2 s."""
+        filled = place_greedily(self.pairs, self.rules, chosen, self._offers())
+        if goal not in PLACEMENT:
+            return filled, False
+        return self._traded(goal, filled, tries, time.monotonic() + wall_s)
 
     def _solve_level(
         self,
