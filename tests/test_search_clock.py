@@ -215,10 +215,11 @@ def test_a_level_a_fill_brings_to_its_bound_is_not_searched(monkeypatch, above, 
     # Rotherham at 5 s: the urgent level's last search found nothing in 0.7 s, and the fill
     # after it reached the relaxation's bound. The fill now runs first, and proves the level.
     model, full, clock = _clocked(monkeypatch)
-    waiting = np.flatnonzero(full & ~model.pairs.has_current)[:3]
+    goal = Goal.URGENT_HOURS
+    urgent = model.pairs.coefficients(goal) > 0
+    waiting = np.flatnonzero(full & urgent & ~model.pairs.has_current)[:3]
     fewer = full.copy()
     fewer[waiting] = False
-    goal = Goal.HOURS_PLACED
     bound = model.evaluate(goal, full) + above
     assert model.evaluate(goal, fewer) < bound - above
     searches = _record_searches(monkeypatch, model, clock, deadline=4.0)
@@ -226,7 +227,8 @@ def test_a_level_a_fill_brings_to_its_bound_is_not_searched(monkeypatch, above, 
     monkeypatch.setattr(model, "_better_of", lambda goal, chosen, *_: (chosen, False))
     monkeypatch.setattr(model, "_rins_guide", lambda goal, relaxed, *_: relaxed.x)
     monkeypatch.setattr(model, "_rins_from_best_rounding", lambda *a: (a[-2], 0.0, False))
-    monkeypatch.setattr(model, "_filled", lambda goal, chosen, *_: (full, False))
+    monkeypatch.setattr("allocator.solve.place_greedily", lambda *_: full)
+    monkeypatch.setattr(model, "_traded", lambda goal, plan, *_: (plan, False))
     relaxed = LpOutcome(float(bound), 0.1, x=fewer.astype(float))
     monkeypatch.setattr(model.relaxation, "solve", lambda *a, **k: relaxed)
 
