@@ -148,15 +148,6 @@ seeds). HiGHS, given the small council's continuity level for 60 s from the plan
 groups, finds 185 and a bound of 190, and from the plan with them nothing better than 165; given
 Rotherham's for 120 s, nothing better than 509 or 512 (its bound 753)."""
 
-FILLED_FIRST = frozenset({Goal.URGENT_HOURS})
-"""Levels whose plan is filled (what still fits placed, greedily) before their last search as
-well as after it: a fill that reaches the bound proves the level, and the search is skipped. At
-5 s Rotherham's urgent level searched 0.7 s for nothing, then its fill reached the bound; filled
-first, it ends at about 2.5 s instead of 3.2 s, and the hours level gets the time. At every
-maximised level (with or without the fill's trades) it took the 5,000-package book's cost level
-past the clock at 60 s, which then ended with no bound (0.21 % from it before). Only while
-every level so far maximises, as the fill after the search."""
-
 GROUP_SIZE = 3
 """Providers per neighbourhood of `_regrouped`: measured on Rotherham's hours level at 60 s
 (10 s of neighbourhoods, seed 0, from 2.05 % from its bound), groups of 3 at 0.1 units of work
@@ -548,7 +539,6 @@ class LexicographicModel:
                 self._hold(goal, value)
                 continue
             relax = self._worth_relaxing(goal, budget, relaxation_s)
-            filling = all(g in MAXIMISED for g in goals[: level + 1])
             moves_cut = False
             if goal in REASSIGNABLE:
                 part = REASSIGN_SHARE if relax else 1.0
@@ -621,15 +611,9 @@ class LexicographicModel:
                     )
                     cut_short |= groups_cut
                     budget = Budget(budget.work, max(_left(deadline), 0.05) * wall_share)
-                if filling and goal in FILLED_FIRST and not self.relaxation.sifted:
-                    filled = place_greedily(self.pairs, self.rules, chosen, self._offers())
-                    if self._improves(goal, filled, chosen):
-                        chosen = filled
                 # The budget was set before the relaxation and rounding: never past the limit.
                 budget = Budget(budget.work, _within(budget.wall_s, deadline))
-                if lp_bound is not None and self.evaluate(goal, chosen) == lp_bound:
-                    outcome = _proved(goal, maximise, lp_bound, relaxed.seconds)
-                elif self.relaxation.sifted and budget.work < MIN_LEVEL_WORK:
+                if self.relaxation.sifted and budget.work < MIN_LEVEL_WORK:
                     outcome = self._unsearched(goal, maximise, chosen, late=False)
                 elif budget.wall_s < self.search_setup_s:
                     outcome = self._unsearched(goal, maximise, chosen)
@@ -640,7 +624,7 @@ class LexicographicModel:
                         goal, maximise, scale, budget, params, chosen
                     )
                     work_left -= work
-            if filling:
+            if all(g in MAXIMISED for g in goals[: level + 1]):
                 chosen, outcome = self._fill(
                     goal,
                     chosen,

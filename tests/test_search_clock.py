@@ -208,32 +208,3 @@ def test_continuity_groups_may_take_the_wall_time_the_levels_after_it_leave(
     assert searches.groups == int(planned_s * stretch)  # every one: 27 s of them at 60 s
     assert searches.within and all(searches.within) and clock.now <= deadline
     assert not any(outcome.hit_wall_clock for outcome in outcomes)
-
-
-@pytest.mark.parametrize(("above", "searched"), [(0, []), (1, [True])])
-def test_a_level_a_fill_brings_to_its_bound_is_not_searched(monkeypatch, above, searched) -> None:
-    # Rotherham at 5 s: the urgent level's last search found nothing in 0.7 s, and the fill
-    # after it reached the relaxation's bound. The fill now runs first, and proves the level.
-    model, full, clock = _clocked(monkeypatch)
-    goal = Goal.URGENT_HOURS
-    urgent = model.pairs.coefficients(goal) > 0
-    waiting = np.flatnonzero(full & urgent & ~model.pairs.has_current)[:3]
-    fewer = full.copy()
-    fewer[waiting] = False
-    bound = model.evaluate(goal, full) + above
-    assert model.evaluate(goal, fewer) < bound - above
-    searches = _record_searches(monkeypatch, model, clock, deadline=4.0)
-    monkeypatch.setattr(model, "_reassigned", lambda goal, chosen, *_: (chosen, False))
-    monkeypatch.setattr(model, "_better_of", lambda goal, chosen, *_: (chosen, False))
-    monkeypatch.setattr(model, "_rins_guide", lambda goal, relaxed, *_: relaxed.x)
-    monkeypatch.setattr(model, "_rins_from_best_rounding", lambda *a: (a[-2], 0.0, False))
-    monkeypatch.setattr("allocator.solve.place_greedily", lambda *_: full)
-    monkeypatch.setattr(model, "_traded", lambda goal, plan, *_: (plan, False))
-    relaxed = LpOutcome(float(bound), 0.1, x=fewer.astype(float))
-    monkeypatch.setattr(model.relaxation, "solve", lambda *a, **k: relaxed)
-
-    _, [outcome] = model.solve([goal], SolveParams(time_limit_s=4.0), fewer, deadline=4.0)
-
-    assert searches.within == searched
-    assert outcome.value == model.evaluate(goal, full)
-    assert outcome.optimal == (above == 0)
