@@ -182,8 +182,9 @@ draws five at the hours level."""
 GROUP_SHARE = 0.7
 """Share of the level's wall time left that the neighbourhoods may take before the clock stops
 them, as RINS takes `RINS_SHARE`: the level's last search keeps the rest. At continuity little
-follows them: Bury's 20 there (0.2-0.26 s each at 60 s) were stopped by the clock at 0.5 and
-0.6 with seeds 1 and 2, and finish at 0.7, with the same plans."""
+follows them: Bury's 20 there (0.2-0.26 s each at 60 s, before `GROUP_STRETCH` doubled them and
+their wall) were stopped by the clock at 0.5 and 0.6 with seeds 1 and 2, and finished at 0.7,
+with the same plans."""
 
 ROOTED = frozenset({Goal.HOURS_PLACED})
 """Levels where HiGHS's root node works on a core of the level (`_rooted`) before the provider
