@@ -242,7 +242,7 @@ fairness)."""
 GROUP_STRETCH = {Goal.CONTINUITY: 2.0}
 """Multiple of a level's provider groups (`GROUPS_PER_SECOND`) and of its share of the wall time
 left (never more than all of it), on a book not sifted with `STRETCH_MIN_S` of the limit planned
-for the level; its work budget stays its share. Continuity ends furthest from its bound (11-37 %
+for the level; its work budget stays its share. Continuity ends far from its bound (11-37 %
 at 60 s, though a MIP solver given the level from our 60 s plans kept no one more: most of it is
 the bound's slack), its groups are where its gains come from, and they are quick (Bury's
 0.2-0.26 s each), but they were stopped by the clock: Bury's 40 at 60 s took about 8 s of the
