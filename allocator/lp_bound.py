@@ -6,15 +6,15 @@ level's LP is solved with the earlier levels held at the values the plan achieve
 says how much better any plan that does as well on the earlier goals could do on this one.
 
 Rotation rules and fairness are left out of the relaxation: dropping constraints only loosens the
-bound, so it stays valid. Each capacity limit is cut to what whole packages can fill: that keeps
-every plan and drops only fractional points, so it tightens the bound without losing validity.
-The LP is built from arrays (one sparse matrix) and solved with GLOP, an exact simplex. On
-county-sized books the whole LP takes the simplex minutes, so it is solved by sifting: the
-simplex works on a few pairs per package, and the pairs its prices say would pay are added until
-none would. The bound is computed from the simplex's prices over every pair
-(Lagrangian duality: any prices give a valid bound), so it holds whatever the solver's
-tolerances, and even when sifting stops on the clock before the last round.
-"""
+bound, so it stays valid. The fairness level, a peak rather than a sum over pairs, has a relaxation
+of its own: the same rows, a column for the peak, and a row per provider. Each capacity limit is cut
+to what whole packages can fill: that keeps every plan and drops only fractional points, so it
+tightens the bound without losing validity. The LP is built from arrays (one sparse matrix) and
+solved with GLOP, an exact simplex. On county-sized books the whole LP takes the simplex minutes, so
+it is solved by sifting: the simplex works on a few pairs per package, and the pairs its prices say
+would pay are added until none would. The bound is computed from the simplex's prices over every
+pair (Lagrangian duality: any prices give a valid bound), so it holds whatever the solver's
+tolerances, and even when sifting stops on the clock before the last round."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from ortools.linear_solver.python import model_builder as mb
 from scipy import sparse
 
 from allocator.framework_rules import FrameworkRules
-from allocator.goals import MAXIMISED, PairTable
+from allocator.goals import FAIRNESS_SCALE, MAXIMISED, PairTable
 from allocator.highs import BinaryProgramme
 from allocator.model import BANDS
 from allocator.policy import Goal
@@ -162,15 +162,17 @@ class LpRelaxation:
         plan: np.ndarray | None = None,
         nudge: bool = True,
     ) -> LpOutcome:
-        """The relaxation's optimum for `goal` (fairness is not linear here: no bound).
+        """The relaxation's optimum for `goal` (for fairness a bound alone: `_peak_bound`).
 
         `plan`, a plan that keeps the held levels, keeps the sifted LP feasible from its first
         round. `nudge`: prefer, among optima, to keep people with their providers; never when
         sifting, where it makes every round about three times slower and keeps adding pairs
         that differ from the ones in only by the nudge (measured at 20,000 packages: the
         urgent-hours level took 100 s and had not finished; 19 s without)."""
-        if goal is Goal.FAIRNESS or len(self.pairs) == 0:
-            return LpOutcome(None if goal is Goal.FAIRNESS else 0.0, 0.0)
+        if goal is Goal.FAIRNESS:
+            return self._peak_bound(time_limit_s)
+        if len(self.pairs) == 0:
+            return LpOutcome(0.0, 0.0)
         began = time.monotonic()
         nudge = nudge and not self.sifted
         objective = self._nudged(goal) if nudge else self.pairs.coefficients(goal).astype(float)
@@ -207,6 +209,57 @@ class LpRelaxation:
         x[used] = values
         self.support = x > 0
         return LpOutcome(bound, seconds, x, timed_out=clock)
+
+    def _peak_bound(self, time_limit_s: float) -> LpOutcome:
+        """The fairness level's bound: the least peak, a provider's load in per-mille of its
+        weekly capacity, of any relaxed plan that keeps the levels held so far. Computed from
+        the simplex's prices, as every level's bound is, with no solution: fairness has no value
+        per pair to round by. None on a sifted book, whose whole LP the simplex cannot solve in
+        a level's time (see `SIFTING_PAIRS`)."""
+        if self.sifted:
+            return LpOutcome(None, 0.0)
+        pairs = len(self.pairs)
+        matrix, lower, upper = self._with_peak_rows()
+        objective = np.append(np.zeros(pairs), 1.0)
+        x_lower = np.append(self.x_lower, 0.0)
+        x_upper = np.append(np.ones(pairs), float(FAIRNESS_SCALE))
+        model = mb.Model()
+        model.helper.fill_model_from_sparse_data(x_lower, x_upper, objective, lower, upper, matrix)
+        solver = mb.Solver("glop")
+        solver.set_time_limit_in_seconds(time_limit_s)
+        began = time.monotonic()
+        status = solver.solve(model)
+        seconds = time.monotonic() - began
+        if status != mb.SolveStatus.OPTIMAL:
+            return LpOutcome(None, seconds, timed_out=status != mb.SolveStatus.INFEASIBLE)
+        duals = solver.dual_values(model.get_linear_constraints()).to_numpy(float)
+        limits = Limits(matrix, lower, upper, x_lower, x_upper)
+        return LpOutcome(limits.dual_bound(objective, duals, maximise=False), seconds)
+
+    def _with_peak_rows(self) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+        """The rows, and their limits, over the pairs and a last column for the peak: every row
+        of the relaxation, and per provider with capacity (as the model counts them) its load
+        in per-mille of that capacity minus the peak, at most 0."""
+        pairs = self.pairs
+        capacity = pairs.arrays.capacity.sum(axis=1).astype(float)
+        counted = np.flatnonzero(capacity[pairs.provider] > 0)
+        providers, row_of = np.unique(pairs.provider[counted], return_inverse=True)
+        share = pairs.minutes[counted] * FAIRNESS_SCALE / capacity[pairs.provider[counted]]
+        peak_column = len(pairs)
+        peak_rows = sparse.csr_matrix(
+            (
+                np.concatenate([share, -np.ones(len(providers))]),
+                (
+                    np.concatenate([row_of, np.arange(len(providers))]),
+                    np.concatenate([counted, np.full(len(providers), peak_column)]),
+                ),
+            ),
+            shape=(len(providers), peak_column + 1),
+        )
+        no_peak = sparse.csr_matrix((self.matrix.shape[0], 1))
+        matrix = sparse.vstack([sparse.hstack([self.matrix, no_peak]), peak_rows], format="csr")
+        lower = np.append(self.lower, np.full(len(providers), -np.inf))
+        return matrix, lower, np.append(self.upper, np.zeros(len(providers)))
 
     def first_order_bound(self, goal: Goal, time_limit_s: float) -> LpOutcome:
         """A bound from PDLP's prices, for when no plan is wanted, only the bound: on a county
@@ -331,18 +384,35 @@ class LpRelaxation:
         return coefficients + sign * CONTINUITY_NUDGE * unit * self.pairs.is_current
 
     def _dual_bound(self, goal: Goal, duals: np.ndarray) -> float:
+        """The bound on `goal` from any row duals (see `Limits.dual_bound`)."""
+        limits = Limits(self.matrix, self.lower, self.upper, self.x_lower, np.ones(len(self.pairs)))
+        objective = self.pairs.coefficients(goal).astype(float)
+        return limits.dual_bound(objective, duals, goal in MAXIMISED)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """A linear programme's feasible region: lower ≤ matrix · x ≤ upper, x_lower ≤ x ≤ x_upper."""
+
+    matrix: sparse.csr_matrix
+    lower: np.ndarray
+    upper: np.ndarray
+    x_lower: np.ndarray
+    x_upper: np.ndarray
+
+    def dual_bound(self, objective: np.ndarray, duals: np.ndarray, maximise: bool) -> float:
         """The Lagrangian bound from any row duals y (weak duality, for a maximisation):
         c·x = y·Ax + (c − Aᵀy)·x, each term at its best over the rows' limits and x's bounds.
         A dual whose row has no limit on the side it prices is taken as zero."""
-        sign = 1.0 if goal in MAXIMISED else -1.0
+        sign = 1.0 if maximise else -1.0
         y = sign * np.nan_to_num(duals, posinf=0.0, neginf=0.0)
         y[(y > 0) & ~np.isfinite(self.upper)] = 0.0
         y[(y < 0) & ~np.isfinite(self.lower)] = 0.0
         upper = np.where(np.isfinite(self.upper), self.upper, 0.0)
         lower = np.where(np.isfinite(self.lower), self.lower, 0.0)
         rows = np.where(y > 0, y * upper, y * lower)
-        reduced = sign * self.pairs.coefficients(goal) - self.matrix.T @ y
-        columns = np.maximum(reduced * self.x_lower, reduced)
+        reduced = sign * objective - self.matrix.T @ y
+        columns = np.maximum(reduced * self.x_lower, reduced * self.x_upper)
         return sign * float(rows.sum() + columns.sum())
 
 

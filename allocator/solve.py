@@ -936,7 +936,8 @@ class LexicographicModel:
         `wall_s` again, a 10 s solve of Rotherham with one worker ended 0.65 s late."""
         relaxed = self.relaxation.solve(goal, wall_s, chosen)
         stopped = relaxed.timed_out and relaxed.x is None
-        if not stopped or self.relaxation.sifted or goal is Goal.CONTINUITY:  # never nudged
+        # Continuity and fairness are never nudged; a sifted relaxation never is.
+        if not stopped or self.relaxation.sifted or goal in (Goal.CONTINUITY, Goal.FAIRNESS):
             return relaxed
         if _left(deadline) <= 0:
             return relaxed

@@ -867,6 +867,23 @@ def test_a_solve_out_of_time_keeps_the_cascades_plan_and_says_so():
         assert (level.bound >= level.value) if level.maximise else (level.bound <= level.value)
 
 
+def test_a_fairness_level_at_its_lp_bound_is_proved_without_a_search():
+    # Two 60-minute packages, two providers with 60 morning minutes: one each fills both, the
+    # relaxation's least peak too, so neither level needs CP-SAT's search.
+    book = scenario(
+        [provider("A", morning=60), provider("B", morning=60)],
+        [package("K1"), package("K2")],
+        policy(["hours_placed", "fairness"]),
+    )
+    with mock.patch.object(solve_module.LexicographicModel, "_solve_level") as search:
+        allocation = allocate(book, OPTIMISE, SolveParams(time_limit_s=10))
+
+    search.assert_not_called()
+    fairness = allocation.levels[-1]
+    assert (fairness.goal.value, fairness.value, fairness.bound) == ("fairness", 1000, 1000)
+    assert fairness.optimal
+
+
 def test_no_search_starts_with_less_time_left_than_cp_sats_setup_takes():
     # Setup priced at 100 s a pair: a 5 s limit leaves no level time for it, so the plan is the
     # cascade's and CP-SAT is never called, where with no such price it places L.

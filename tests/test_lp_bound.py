@@ -97,6 +97,37 @@ def integer_optimum(programme: str) -> float:
     return result.objective_value()
 
 
+def test_the_peak_bound_spreads_the_held_load_over_the_capacity() -> None:
+    # 120 and 240 morning minutes, two 60-minute packages. Placing nothing loads no one; with
+    # both placed, the relaxation loads A and B in proportion (40 and 80 minutes): a third of
+    # each, 333.3 per mille, where whole packages load someone to a half.
+    book = scenario(
+        [provider("A", morning=120), provider("B", morning=240)],
+        [package("K1"), package("K2")],
+        policy(),
+    )
+    pairs, rules = pair_table(book)
+    relaxation = LpRelaxation(pairs, rules)
+    assert relaxation.solve(Goal.FAIRNESS, 10).integer_bound(maximise=False) == 0
+
+    relaxation.hold(Goal.HOURS_PLACED, 120)
+    relaxed = relaxation.solve(Goal.FAIRNESS, 10)
+    assert relaxed.integer_bound(maximise=False) == 334
+    assert relaxed.x is None  # a bound alone: fairness has no value per pair to round by
+
+
+def test_a_pinned_load_sets_the_least_peak() -> None:
+    # A pinned 60 minutes fill A's 60: A is at 1000 per mille whatever else is placed.
+    book = scenario(
+        [provider("A", morning=60), provider("B", morning=240)],
+        [package("P", current="A", pinned=True), package("K")],
+        policy(),
+    )
+    pairs, rules = pair_table(book)
+
+    assert LpRelaxation(pairs, rules).solve(Goal.FAIRNESS, 10).integer_bound(False) == 1000
+
+
 def test_bounds_round_towards_the_feasible_side_only_past_the_tolerance() -> None:
     assert LpOutcome(41.9999999999, 0).integer_bound(maximise=True) == 42
     assert LpOutcome(41.7, 0).integer_bound(maximise=True) == 41
@@ -260,3 +291,17 @@ def test_a_nudged_relaxation_out_of_time_falls_back_to_the_plain_one() -> None:
 
     assert relaxed.value == 90 and relaxed.timed_out
     assert np.isclose(relaxed.x @ pairs.minutes, 90)
+
+
+def test_a_peak_bound_out_of_time_is_not_solved_again() -> None:
+    # Fairness has no nudged relaxation to fall back from: out of time, it stays without a bound.
+    book = scenario([provider("A", morning=90)], [package("K1")])
+    pairs, rules = pair_table(book)
+    model = LexicographicModel(pairs, rules)
+    stopped = LpOutcome(None, 10, timed_out=True)
+
+    with mock.patch.object(LpRelaxation, "_peak_bound", return_value=stopped) as peak_bound:
+        relaxed = model._relaxation(Goal.FAIRNESS, 10, np.zeros(len(pairs), bool), math.inf)
+
+    assert peak_bound.call_count == 1
+    assert relaxed.value is None and relaxed.timed_out

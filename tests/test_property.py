@@ -190,8 +190,10 @@ def pair_table(scenario: Scenario) -> tuple[PairTable, FrameworkRules]:
     return pairs, FrameworkRules.of(pairs)
 
 
-def brute_force_top_levels(scenario: Scenario) -> tuple[int, int]:
-    """The best (urgent minutes, total minutes), lexicographically, over every feasible plan.
+def brute_force_top_levels(scenario: Scenario) -> tuple[int, int, int]:
+    """The best (urgent minutes, total minutes), lexicographically, over every feasible plan, and
+    the least peak among the plans that reach it: the highest load of a provider with capacity,
+    in per-mille of its weekly capacity, rounded up (the fairness goal).
 
     A pair is allowed when the independent validator finds nothing wrong with placing that package
     there alone; plans are enumerated depth first with band and weekly-cap loads tracked by hand.
@@ -219,14 +221,19 @@ def brute_force_top_levels(scenario: Scenario) -> tuple[int, int]:
     def remaining(i: int) -> tuple[int, int]:
         return (sum(v[0] for v in value[i:]), sum(v[1] for v in value[i:]))
 
-    best = (-1, -1)
+    weekly = {p.id: sum(p.capacity(b) for b in BANDS) for p in providers}
+
+    def peak() -> int:
+        return max((-(-total[p] * 1000 // c) for p, c in weekly.items() if c > 0), default=0)
+
+    best = (-1, -1, -1)  # (urgent, total, -peak), maximised
 
     def search(i: int, got: tuple[int, int]) -> None:
         nonlocal best
         if i == len(packages):
-            best = max(best, got)
+            best = max(best, (*got, -peak()))
             return
-        upper = (got[0] + remaining(i)[0], got[1] + remaining(i)[1])
+        upper = (got[0] + remaining(i)[0], got[1] + remaining(i)[1], 0)
         if upper <= best:
             return
         for p in options[i]:
@@ -248,7 +255,7 @@ def brute_force_top_levels(scenario: Scenario) -> tuple[int, int]:
             total[p.id] -= minutes[packages[i].id]
 
     search(0, (0, 0))
-    return best
+    return best[0], best[1], -best[2]
 
 
 # -- properties --------------------------------------------------------------------------------
@@ -277,7 +284,7 @@ def test_optimiser_places_at_least_the_cascades_urgent_then_total_minutes(book):
 @given(books(max_packages=8))
 def test_optimiser_reaches_the_true_optimum_of_its_top_two_levels(book):
     allocation = solve(book, OPTIMISE)
-    urgent, total = brute_force_top_levels(book)
+    urgent, total, _ = brute_force_top_levels(book)
 
     assert [level.goal.value for level in allocation.levels[:2]] == ["urgent_hours", "hours_placed"]
     assert allocation.levels[0].value == urgent
@@ -313,7 +320,7 @@ def test_every_package_is_placed_or_diagnosed_exactly_once(book):
 @given(books(max_packages=8))
 def test_the_relaxations_bounds_are_never_beaten_by_the_true_optimum(book):
     pairs, rules = pair_table(book)
-    urgent, total = brute_force_top_levels(book)
+    urgent, total, _ = brute_force_top_levels(book)
     for sifting_from in (lp_bound.SIFTING_PAIRS, 0):  # all pairs at once, then sifted
         with mock.patch.object(lp_bound, "SIFTING_PAIRS", sifting_from):
             relaxation = LpRelaxation(pairs, rules)
@@ -322,6 +329,17 @@ def test_the_relaxations_bounds_are_never_beaten_by_the_true_optimum(book):
             relaxation.hold(Goal.URGENT_HOURS, urgent)
             assert relaxation.solve(Goal.HOURS_PLACED, 10).integer_bound(True) >= total
             assert relaxation.first_order_bound(Goal.HOURS_PLACED, 10).integer_bound(True) >= total
+
+
+@SETTINGS
+@given(books(max_packages=8))
+def test_the_fairness_bound_is_never_beaten_by_the_true_optimum(book):
+    pairs, rules = pair_table(book)
+    urgent, total, peak = brute_force_top_levels(book)
+    relaxation = LpRelaxation(pairs, rules)
+    relaxation.hold(Goal.URGENT_HOURS, urgent)
+    relaxation.hold(Goal.HOURS_PLACED, total)
+    assert relaxation.solve(Goal.FAIRNESS, 10).integer_bound(maximise=False) <= peak
 
 
 @SETTINGS

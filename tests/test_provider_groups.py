@@ -51,7 +51,7 @@ def urgent_book(rng: np.random.Generator):
 def urgent_held(book) -> tuple[PairTable, LexicographicModel, int, int]:
     """The book's pairs and model, with urgent minutes held at their brute-force optimum; that
     optimum and the hours one."""
-    urgent, hours = brute_force_top_levels(book)
+    urgent, hours, _ = brute_force_top_levels(book)
     pairs, rules = pair_table(book)
     model = LexicographicModel(pairs, rules)
     model._hold(Goal.URGENT_HOURS, urgent)
