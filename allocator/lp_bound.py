@@ -218,13 +218,9 @@ class LpRelaxation:
         a level's time (see `SIFTING_PAIRS`)."""
         if self.sifted:
             return LpOutcome(None, 0.0)
-        pairs = len(self.pairs)
-        matrix, lower, upper = self._with_peak_rows()
-        objective = np.append(np.zeros(pairs), 1.0)
-        x_lower = np.append(self.x_lower, 0.0)
-        x_upper = np.append(np.ones(pairs), float(FAIRNESS_SCALE))
-        model = mb.Model()
-        model.helper.fill_model_from_sparse_data(x_lower, x_upper, objective, lower, upper, matrix)
+        region = self._peak_region()
+        objective = np.append(np.zeros(len(self.pairs)), 1.0)
+        model = region.model(objective, maximise=False)
         solver = mb.Solver("glop")
         solver.set_time_limit_in_seconds(time_limit_s)
         began = time.monotonic()
@@ -233,13 +229,12 @@ class LpRelaxation:
         if status != mb.SolveStatus.OPTIMAL:
             return LpOutcome(None, seconds, timed_out=status != mb.SolveStatus.INFEASIBLE)
         duals = solver.dual_values(model.get_linear_constraints()).to_numpy(float)
-        limits = Limits(matrix, lower, upper, x_lower, x_upper)
-        return LpOutcome(limits.dual_bound(objective, duals, maximise=False), seconds)
+        return LpOutcome(region.dual_bound(objective, duals, maximise=False), seconds)
 
-    def _with_peak_rows(self) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
-        """The rows, and their limits, over the pairs and a last column for the peak: every row
-        of the relaxation, and per provider with capacity (as the model counts them) its load
-        in per-mille of that capacity minus the peak, at most 0."""
+    def _peak_region(self) -> Limits:
+        """The relaxation's region with a last column for the peak (0 to `FAIRNESS_SCALE`):
+        every row of the relaxation, and per provider with capacity (as the model counts them)
+        its load in per-mille of that capacity minus the peak, at most 0."""
         pairs = self.pairs
         capacity = pairs.arrays.capacity.sum(axis=1).astype(float)
         counted = np.flatnonzero(capacity[pairs.provider] > 0)
@@ -257,9 +252,13 @@ class LpRelaxation:
             shape=(len(providers), peak_column + 1),
         )
         no_peak = sparse.csr_matrix((self.matrix.shape[0], 1))
-        matrix = sparse.vstack([sparse.hstack([self.matrix, no_peak]), peak_rows], format="csr")
-        lower = np.append(self.lower, np.full(len(providers), -np.inf))
-        return matrix, lower, np.append(self.upper, np.zeros(len(providers)))
+        return Limits(
+            matrix=sparse.vstack([sparse.hstack([self.matrix, no_peak]), peak_rows], format="csr"),
+            lower=np.append(self.lower, np.full(len(providers), -np.inf)),
+            upper=np.append(self.upper, np.zeros(len(providers))),
+            x_lower=np.append(self.x_lower, 0.0),
+            x_upper=np.append(np.ones(len(pairs)), float(FAIRNESS_SCALE)),
+        )
 
     def first_order_bound(self, goal: Goal, time_limit_s: float) -> LpOutcome:
         """A bound from PDLP's prices, for when no plan is wanted, only the bound: on a county
@@ -339,17 +338,21 @@ class LpRelaxation:
 
     def _model(self, goal: Goal, objective: np.ndarray, columns: np.ndarray) -> mb.Model:
         """The relaxation over `columns` alone, with every row, optimising `objective`."""
-        model = mb.Model()
-        model.helper.fill_model_from_sparse_data(
-            self.x_lower[columns],
-            np.ones(int(columns.sum())),
-            objective[columns],
+        return self._region(columns).model(objective[columns], goal in MAXIMISED)
+
+    def _region(self, columns: np.ndarray | None = None) -> Limits:
+        """The relaxation's rows over `columns` alone (default: every pair, without copying the
+        matrix), each pair between its pin and 1."""
+        if columns is None:
+            pairs = len(self.pairs)
+            return Limits(self.matrix, self.lower, self.upper, self.x_lower, np.ones(pairs))
+        return Limits(
+            self.matrix[:, np.flatnonzero(columns)],
             self.lower,
             self.upper,
-            self.matrix[:, np.flatnonzero(columns)],
+            self.x_lower[columns],
+            np.ones(int(columns.sum())),
         )
-        model.helper.set_maximize(goal in MAXIMISED)
-        return model
 
     def _paying(
         self, goal: Goal, objective: np.ndarray, duals: np.ndarray, columns: np.ndarray
@@ -385,9 +388,8 @@ class LpRelaxation:
 
     def _dual_bound(self, goal: Goal, duals: np.ndarray) -> float:
         """The bound on `goal` from any row duals (see `Limits.dual_bound`)."""
-        limits = Limits(self.matrix, self.lower, self.upper, self.x_lower, np.ones(len(self.pairs)))
         objective = self.pairs.coefficients(goal).astype(float)
-        return limits.dual_bound(objective, duals, goal in MAXIMISED)
+        return self._region().dual_bound(objective, duals, goal in MAXIMISED)
 
 
 @dataclass(frozen=True)
@@ -399,6 +401,15 @@ class Limits:
     upper: np.ndarray
     x_lower: np.ndarray
     x_upper: np.ndarray
+
+    def model(self, objective: np.ndarray, maximise: bool) -> mb.Model:
+        """The linear programme optimising `objective` over the region."""
+        model = mb.Model()
+        model.helper.fill_model_from_sparse_data(
+            self.x_lower, self.x_upper, objective, self.lower, self.upper, self.matrix
+        )
+        model.helper.set_maximize(maximise)
+        return model
 
     def dual_bound(self, objective: np.ndarray, duals: np.ndarray, maximise: bool) -> float:
         """The Lagrangian bound from any row duals y (weak duality, for a maximisation):
