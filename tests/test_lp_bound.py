@@ -305,3 +305,13 @@ def test_a_peak_bound_out_of_time_is_not_solved_again() -> None:
 
     assert peak_bound.call_count == 1
     assert relaxed.value is None and relaxed.timed_out
+
+
+def test_a_sifted_book_has_no_peak_bound() -> None:
+    # A county book's whole LP takes the simplex minutes: its fairness level keeps CP-SAT's bound.
+    book = scenario([provider("A", morning=120)], [package("K1")], policy())
+    pairs, rules = pair_table(book)
+    with mock.patch.object(lp_bound, "SIFTING_PAIRS", 0):
+        relaxed = LpRelaxation(pairs, rules).solve(Goal.FAIRNESS, 10)
+
+    assert relaxed.value is None and not relaxed.timed_out
