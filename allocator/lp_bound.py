@@ -221,14 +221,10 @@ class LpRelaxation:
         region = self._peak_region()
         objective = np.append(np.zeros(len(self.pairs)), 1.0)
         model = region.model(objective, maximise=False)
-        solver = mb.Solver("glop")
-        solver.set_time_limit_in_seconds(time_limit_s)
-        began = time.monotonic()
-        status = solver.solve(model)
-        seconds = time.monotonic() - began
+        status, solver, seconds = _solved(model, "glop", time_limit_s)
         if status != mb.SolveStatus.OPTIMAL:
             return LpOutcome(None, seconds, timed_out=status != mb.SolveStatus.INFEASIBLE)
-        duals = solver.dual_values(model.get_linear_constraints()).to_numpy(float)
+        duals = _prices(solver, model)
         return LpOutcome(region.dual_bound(objective, duals, maximise=False), seconds)
 
     def _peak_region(self) -> Limits:
@@ -266,17 +262,11 @@ class LpRelaxation:
         (its solution, inside the optimal face, rounds badly, so the levels do not use it)."""
         if goal is Goal.FAIRNESS or len(self.pairs) == 0:
             return LpOutcome(None if goal is Goal.FAIRNESS else 0.0, 0.0)
-        everything = np.ones(len(self.pairs), dtype=bool)
-        model = self._model(goal, self.pairs.coefficients(goal).astype(float), everything)
-        solver = mb.Solver("pdlp")
-        solver.set_solver_specific_parameters(PDLP_PARAMETERS)
-        solver.set_time_limit_in_seconds(time_limit_s)
-        began = time.monotonic()
-        status = solver.solve(model)
-        seconds = time.monotonic() - began
+        model = self._model(goal, self.pairs.coefficients(goal).astype(float))
+        status, solver, seconds = _solved(model, "pdlp", time_limit_s, PDLP_PARAMETERS)
         if status == mb.SolveStatus.INFEASIBLE:
             return LpOutcome(None, seconds)
-        duals = solver.dual_values(model.get_linear_constraints()).to_numpy(float, na_value=0.0)
+        duals = _prices(solver, model)
         stopped = status != mb.SolveStatus.OPTIMAL
         return LpOutcome(self._dual_bound(goal, duals), seconds, timed_out=stopped)
 
@@ -285,8 +275,7 @@ class LpRelaxation:
         far: for a MIP solver's reference figure (`benchmarks/mip_reference.py`). Like the
         relaxation, it leaves out rotation rules and fairness. Plans never come from it: a MIP
         solver stops on the clock, so they would depend on the machine."""
-        everything = np.ones(len(self.pairs), dtype=bool)
-        model = self._model(goal, self.pairs.coefficients(goal).astype(float), everything)
+        model = self._model(goal, self.pairs.coefficients(goal).astype(float))
         for index in range(len(self.pairs)):
             model.helper.set_var_integrality(index, True)
         return model.export_to_mps_string()
@@ -328,17 +317,19 @@ class LpRelaxation:
         """The simplex's status, and (values of `columns`, row duals) at the LP's optimum over
         `columns` alone if it found one."""
         model = self._model(goal, objective, columns)
-        solver = mb.Solver("glop")
-        solver.set_time_limit_in_seconds(time_limit_s)
-        status = solver.solve(model)
+        status, solver, _ = _solved(model, "glop", time_limit_s)
         if status != mb.SolveStatus.OPTIMAL:
             return status, None
         values = solver.values(model.get_variables()).to_numpy(float)
-        return status, (values, solver.dual_values(model.get_linear_constraints()).to_numpy(float))
+        return status, (values, _prices(solver, model))
 
-    def _model(self, goal: Goal, objective: np.ndarray, columns: np.ndarray) -> mb.Model:
-        """The relaxation over `columns` alone, with every row, optimising `objective`."""
-        return self._region(columns).model(objective[columns], goal in MAXIMISED)
+    def _model(
+        self, goal: Goal, objective: np.ndarray, columns: np.ndarray | None = None
+    ) -> mb.Model:
+        """The relaxation over `columns` alone (default: every pair), with every row,
+        optimising `objective`."""
+        chosen = objective if columns is None else objective[columns]
+        return self._region(columns).model(chosen, goal in MAXIMISED)
 
     def _region(self, columns: np.ndarray | None = None) -> Limits:
         """The relaxation's rows over `columns` alone (default: every pair, without copying the
@@ -425,6 +416,25 @@ class Limits:
         reduced = sign * objective - self.matrix.T @ y
         columns = np.maximum(reduced * self.x_lower, reduced * self.x_upper)
         return sign * float(rows.sum() + columns.sum())
+
+
+def _solved(
+    model: mb.Model, engine: str, time_limit_s: float, parameters: str = ""
+) -> tuple[mb.SolveStatus, mb.Solver, float]:
+    """`model` solved by `engine` ("glop", "pdlp") within `time_limit_s`: its status, the solver
+    (which holds the solution and prices) and the seconds it took."""
+    solver = mb.Solver(engine)
+    if parameters:
+        solver.set_solver_specific_parameters(parameters)
+    solver.set_time_limit_in_seconds(time_limit_s)
+    began = time.monotonic()
+    status = solver.solve(model)
+    return status, solver, time.monotonic() - began
+
+
+def _prices(solver: mb.Solver, model: mb.Model) -> np.ndarray:
+    """The row duals of the solver's last solve of `model` (0 where it has none)."""
+    return solver.dual_values(model.get_linear_constraints()).to_numpy(float, na_value=0.0)
 
 
 def first_in_cascade(pairs: PairTable, count: int) -> np.ndarray:
