@@ -381,6 +381,16 @@ Intel Xeon, 2026-12-04): c401600's core of 3 agents a job gave 17148 at the root
 after 10 nodes in 22 s; e401600's gave 178462 in 8 s and 17 s after 4 nodes. The root's time is
 the model's, so the wall clock stays only a guard."""
 
+BESIDE_WALK_MIN_JOBS = 900
+"""Jobs from which HiGHS works beside the tabu walk (`_beside_walk`), on the core the walk, Python
+and numpy under the GIL, leaves idle. It may run until the walk's wall guard, longer than the
+walk, and so delay what follows; below 900 jobs that is the final exact solve, which proves most
+of them. Measured on types C and E at 60 s (AMD EPYC, 2026-12-05, against build b253577 the same
+morning), HiGHS beside every walk: e30900 100429 (100456), e40400 44578 (44638), e401600 178300
+(178369), c801600 16292 (16298), c30900 9986 (9987), c60900 9333 (9334), but e801600 176848
+(176836), c401600 17148 (17147), and below 900 jobs e10100 no longer proved and e20100 8451
+(8436, proved), c10400's proof at 60.0 s (47.5 s)."""
+
 LP_PARAMETERS = "use_dual_simplex: true"
 """GLOP's dual simplex: 4 s rather than 12 s on the 80 × 1600 relaxation."""
 
@@ -461,12 +471,13 @@ def solve_gap(
     Phases chosen by measurement on the public instances: an exact CP-SAT solve of the whole
     model (proves the small and loosely packed instances at once); then rounds of a tabu search
     through capacity-infeasible assignments (`allocator.gap_local_search`: it escapes the local
-    optima that exact re-solves of a few agents stall in) followed by a neighbourhood search that
-    re-solves the jobs of a few agents at a time exactly (it finds far better assignments on
-    tightly packed instances than the whole-model search does); then an exact solve from the best
-    assignment on the model reduced by the LP's Lagrangian bound, or, on the largest instances,
-    HiGHS's root node on cores of each job's cheapest agents (`allocator.gap_core`). The bound is
-    the best of the LP (GLOP) bound and CP-SAT's. Search is budgeted in deterministic work (the
+    optima that exact re-solves of a few agents stall in), with HiGHS on the core it leaves idle,
+    followed by a neighbourhood search that re-solves the jobs of a few agents at a time exactly
+    (it finds far better assignments on tightly packed instances than the whole-model search
+    does); then an exact solve from the best assignment on the model reduced by the LP's
+    Lagrangian bound, or, on the largest instances, HiGHS's root node on cores of each job's
+    cheapest agents (`allocator.gap_core`). The bound is the best of the LP (GLOP) bound and
+    what CP-SAT and HiGHS prove on reduced models. Search is budgeted in deterministic work (the
     tabu search in iterations, HiGHS in nodes), so the same seed gives the same answer on any
     machine that finishes within the time limit.
     """
@@ -545,35 +556,54 @@ def _run_phases(search: _Search, fits: np.ndarray, work: float) -> None:
         if search.best is None:
             search_work = (work - used) * SEARCH_SHARE_WHEN_STUCK
         search_work = max(search_work - kept_for_cores, 0.0)
-        used += _search_rounds(search, start, search_work, work - used)
+        used += _search_rounds(search, start, search_work, work - used, lagrangian, fits)
         if search.solved:
             return
     if large and search.best is not None:
         _core_rounds(search, lagrangian, fits)
         return
+    keep = _reduced(search, lagrangian, fits)
+    rest = max(work - used, 0.0)
+    nodes = int(rest * HIGHS_NODES_PER_WORK) if _pruned(keep, fits) >= HIGHS_MIN_PRUNED else 0
+    _solve_exactly(search, keep, rest, share=1.0, nodes=nodes)
+
+
+def _reduced(search: _Search, lagrangian: _Lagrangian | None, fits: np.ndarray) -> np.ndarray:
+    """The pairs that fit and, by the Lagrangian bound, may appear in an assignment better than
+    the best so far, and the best's own: every better assignment lies among them."""
     keep = fits.copy()
     if lagrangian is not None and search.best is not None:
         keep &= lagrangian.may_improve(search.value)
         keep[search.best, np.arange(fits.shape[1])] = True
-    rest = max(work - used, 0.0)
-    pruned = 1 - keep.sum() / max(fits.sum(), 1)
-    nodes = int(rest * HIGHS_NODES_PER_WORK) if pruned >= HIGHS_MIN_PRUNED else 0
-    _solve_exactly(search, keep, rest, share=1.0, nodes=nodes)
+    return keep
 
 
-def _search_rounds(search: _Search, start: np.ndarray, work: float, remaining: float) -> float:
+def _pruned(keep: np.ndarray, fits: np.ndarray) -> float:
+    """Share of the pairs that fit which `keep` leaves out."""
+    return float(1 - keep.sum() / max(fits.sum(), 1))
+
+
+def _search_rounds(
+    search: _Search,
+    start: np.ndarray,
+    work: float,
+    remaining: float,
+    lagrangian: _Lagrangian | None,
+    fits: np.ndarray,
+) -> float:
     """`SEARCH_ROUNDS` rounds of tabu search and neighbourhood search sharing `work`, out of the
     `remaining` work of the solve; each phase may take its part of the remaining wall time, with
     `WALL_GUARD` to spare. The first round's neighbourhood search starts from `start` when there
     is no assignment yet (it repairs the LP rounding), and then takes the tabu search's part too.
-    Returns the work used."""
+    HiGHS works beside each walk where it can gain (`_beside_walk`). Returns the work used."""
     used = 0.0
     for round_ in range(SEARCH_ROUNDS):
         seed = search.seed + round_
         tabu_work = work * TABU_SHARE / SEARCH_ROUNDS
         if search.best is not None:
-            share = WALL_GUARD * tabu_work / max(remaining - used, 1e-9)
-            used += _tabu_search(search, tabu_work, seed, share=min(share, 1.0))
+            share = min(WALL_GUARD * tabu_work / max(remaining - used, 1e-9), 1.0)
+            beside = _beside_walk(search, lagrangian, fits, tabu_work)
+            used += _tabu_search(search, tabu_work, seed, share, beside)
             if search.solved:
                 break
             tabu_work = 0.0
@@ -584,6 +614,37 @@ def _search_rounds(search: _Search, start: np.ndarray, work: float, remaining: f
         if search.solved:
             break
     return used
+
+
+def _beside_walk(
+    search: _Search, lagrangian: _Lagrangian | None, fits: np.ndarray, work: float
+) -> _Exact | None:
+    """What HiGHS solves while the tabu walk runs: the model the final exact solve would take,
+    where HiGHS would join it (`HIGHS_MIN_PRUNED`; `work` in nodes, `HIGHS_NODES_PER_WORK`), or
+    from `CORE_MIN_JOBS` jobs the first core round's smaller core at its root. None where HiGHS
+    would only run to the clock (type D), below `BESIDE_WALK_MIN_JOBS` jobs, or with one
+    worker."""
+    if lagrangian is None or search.best is None or search.workers < 2:
+        return None
+    if fits.shape[1] < BESIDE_WALK_MIN_JOBS:
+        return None
+    if fits.shape[1] >= CORE_MIN_JOBS:
+        core = core_pairs(lagrangian.reduced, fits, search.best, CORE_ROUNDS[0][0])
+        return _Exact(core, CORE_NODES, bounds=False)
+    keep = _reduced(search, lagrangian, fits)
+    if _pruned(keep, fits) < HIGHS_MIN_PRUNED:
+        return None
+    return _Exact(keep, int(work * HIGHS_NODES_PER_WORK), bounds=True)
+
+
+@dataclass(frozen=True)
+class _Exact:
+    """HiGHS's part in a phase: the pairs it may use, its branch-and-bound nodes, and whether
+    its bound holds for the whole problem (every better assignment lies among the pairs)."""
+
+    allowed: np.ndarray
+    nodes: int
+    bounds: bool
 
 
 def _core_rounds(search: _Search, lagrangian: _Lagrangian, fits: np.ndarray) -> None:
@@ -884,18 +945,36 @@ def _neighbourhood_search(
     return used
 
 
-def _tabu_search(search: _Search, work: float, seed: int, share: float) -> float:
+def _tabu_search(
+    search: _Search, work: float, seed: int, share: float, beside: _Exact | None = None
+) -> float:
     """Tabu search from the best assignment, for as many iterations as take `work` seconds on
     the reference machine (a count, so the walk is the same on any machine); `share` of the
-    remaining wall time is only a guard. Returns the work used."""
+    remaining wall time is only a guard. With `beside`, HiGHS works on those pairs from the
+    same assignment meanwhile, on the core the walk leaves idle, until its nodes are done or
+    the same guard; its bound counts only where it `bounds` the whole problem. Returns the work
+    used."""
     agents, jobs = search.cost.shape
     iterations = iterations_for(agents, jobs, work)
     deadline = time.monotonic() + max(search.deadline - time.monotonic(), 0.0) * share
-    outcome = tabu_search(
-        search.cost, search.weight, search.capacity, search.best, iterations, seed, deadline
-    )
+    start = search.best
+    with ThreadPoolExecutor(1) as pool:
+        highs = None
+        if beside is not None:
+            wall_s = max(deadline - time.monotonic(), 0.01)
+            model = (search.cost, search.weight, search.capacity, beside.allowed)
+            highs = pool.submit(solve_with_highs, *model, start, beside.nodes, wall_s)
+        outcome = tabu_search(
+            search.cost, search.weight, search.capacity, start, iterations, seed, deadline
+        )
     search.offer(outcome.assignment)
     search.reproducible &= not outcome.hit_wall_clock
+    if beside is not None and highs is not None:
+        answer = highs.result()
+        search.offer(answer.assignment)
+        search.reproducible &= not answer.hit_wall_clock
+        if beside.bounds:
+            search.bound = max(search.bound, answer.bound)
     return work * outcome.iterations / max(iterations, 1)
 
 

@@ -1,0 +1,108 @@
+"""HiGHS beside the GAP's tabu walk: it joins only where it can gain, its assignment counts, its
+bound never does, and inside solve_gap the answer is still the optimum with a true bound."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from test_gap import brute_force
+from test_gap_local_search import packed_instance, skip_the_first_exact_solve
+
+import allocator.gap as gap_module
+from allocator.gap import GapInstance, check_gap_assignment, gap_cost, solve_gap
+from allocator.gap_core import core_pairs
+
+
+def search_from(instance: GapInstance, start: np.ndarray, workers: int = 2) -> gap_module._Search:
+    return gap_module._Search(
+        cost=instance.cost,
+        weight=instance.weight,
+        capacity=instance.capacity,
+        seed=0,
+        workers=workers,
+        deadline=time.monotonic() + 30,
+        best=start,
+    )
+
+
+@pytest.mark.parametrize("bounds", [False, True])
+def test_highs_beside_a_walk_of_no_steps_gives_its_optimum(bounds: bool) -> None:
+    """A walk with no work leaves the start; HiGHS, on every pair, finds the optimum, which the
+    search takes, with HiGHS's proof only where its pairs bound the whole problem (not on a
+    core: `bounds` False)."""
+    rng = np.random.default_rng(31)
+    improved = 0
+    for k in range(8):
+        instance, start = packed_instance(rng, k, m=4, n=9)
+        fits = instance.weight <= instance.capacity[:, None]
+        search = search_from(instance, start)
+        beside = gap_module._Exact(fits, nodes=10_000, bounds=bounds)
+        gap_module._tabu_search(search, work=0.0, seed=0, share=1.0, beside=beside)
+        optimum = brute_force(instance, "min")
+        assert check_gap_assignment(instance, search.best) == []
+        assert search.value == optimum
+        assert search.proved == (optimum if bounds else None)
+        improved += search.value < gap_cost(instance, start)
+    assert improved
+
+
+def test_highs_joins_the_walk_only_where_it_can_gain(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(4)
+    instance, start = packed_instance(rng, 0, m=4, n=9)
+    fits = instance.weight <= instance.capacity[:, None]
+    lagrangian = gap_module._lagrangian(search_from(instance, start), fits)
+
+    def beside(workers: int = 2) -> gap_module._Exact | None:
+        search = search_from(instance, start, workers)
+        return gap_module._beside_walk(search, lagrangian, fits, work=2.0)
+
+    monkeypatch.setattr(gap_module, "HIGHS_MIN_PRUNED", 0.0)
+    monkeypatch.setattr(gap_module, "BESIDE_WALK_MIN_JOBS", 10)
+    assert beside() is None  # 9 jobs: too few
+    monkeypatch.setattr(gap_module, "BESIDE_WALK_MIN_JOBS", 9)
+    monkeypatch.setattr(gap_module, "HIGHS_MIN_PRUNED", 1.01)  # the bound prunes too little
+    assert beside() is None
+    monkeypatch.setattr(gap_module, "HIGHS_MIN_PRUNED", 0.0)
+    assert beside(workers=1) is None  # no idle core
+    reduced = beside()
+    search = search_from(instance, start)
+    np.testing.assert_array_equal(reduced.allowed, gap_module._reduced(search, lagrangian, fits))
+    assert reduced.nodes == 2 * gap_module.HIGHS_NODES_PER_WORK and reduced.bounds
+    monkeypatch.setattr(gap_module, "CORE_MIN_JOBS", 9)  # a large instance: the smaller core
+    core = beside()
+    agents = gap_module.CORE_ROUNDS[0][0]
+    np.testing.assert_array_equal(core.allowed, core_pairs(lagrangian.reduced, fits, start, agents))
+    assert core.nodes == gap_module.CORE_NODES and not core.bounds
+
+
+@pytest.mark.parametrize("sense", ["min", "max"])
+def test_solve_gap_with_highs_beside_every_walk_reaches_the_optimum_and_a_true_bound(
+    sense: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tabu_search, joined = gap_module._tabu_search, []
+
+    def counted(
+        search: gap_module._Search,
+        work: float,
+        seed: int,
+        share: float,
+        beside: gap_module._Exact | None = None,
+    ) -> float:
+        joined.append(beside is not None)
+        return tabu_search(search, work, seed, share, beside)
+
+    skip_the_first_exact_solve(monkeypatch)
+    monkeypatch.setattr(gap_module, "HIGHS_MIN_PRUNED", 0.0)
+    monkeypatch.setattr(gap_module, "BESIDE_WALK_MIN_JOBS", 1)
+    monkeypatch.setattr(gap_module, "_tabu_search", counted)
+    rng = np.random.default_rng(57)
+    for k in range(10):
+        instance, _ = packed_instance(rng, k, 3, 6)
+        optimum = brute_force(instance, sense)
+        result = solve_gap(instance, sense, time_limit_s=5)
+        assert check_gap_assignment(instance, result.assignment) == []
+        assert result.value == optimum
+        assert result.bound <= optimum if sense == "min" else result.bound >= optimum
+    assert any(joined)
