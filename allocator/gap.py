@@ -355,11 +355,12 @@ its 1,766 nodes took 24 s of the 28 s left, ending at the best known (4782; CP-S
 clock stops it first, and the result says so."""
 
 HIGHS_MIN_PRUNED = 0.1
-"""Share of the pairs the Lagrangian bound must rule out for HiGHS to join the final exact solve.
-Where it rules out almost none, the LP bound is weak against the gap left and branch and bound
-does not close it: on type D (none ruled out) HiGHS improved nothing in 60 s runs and only ran to
-the clock; on the 1600-job instances (0.05 % ruled out) it did not finish the root node. Measured
-share ruled out: c15900 76 %, c20400 66 %, c201600 56 %, c60900 35 %, e40400 38 %, e60900 23 %."""
+"""Share of the pairs the Lagrangian bound must rule out for HiGHS to join the final exact solve,
+or to work on its model beside the tabu walk. Where it rules out almost none, the LP bound is
+weak against the gap left and branch and bound does not close it: on type D (none ruled out)
+HiGHS improved nothing in 60 s runs and only ran to the clock; on the 1600-job instances (0.05 %
+ruled out) it did not finish the root node. Measured share ruled out: c15900 76 %, c20400 66 %,
+c201600 56 %, c60900 35 %, e40400 38 %, e60900 23 %."""
 
 CORE_MIN_JOBS = 1000
 """Jobs from which the search rounds give up `CORE_SHARE` of the work, and the core rounds
@@ -386,10 +387,10 @@ BESIDE_WALK_MIN_JOBS = 900
 and numpy under the GIL, leaves idle. It may run until the walk's wall guard, longer than the
 walk, and so delay what follows; below 900 jobs that is the final exact solve, which proves most
 of them. Measured on types C and E at 60 s (AMD EPYC, 2026-12-05, against build b253577 the same
-morning), HiGHS beside every walk: e30900 100429 (100456), e40400 44578 (44638), e401600 178300
+morning), HiGHS beside every walk: from 900 jobs e30900 100429 (100456), e401600 178300
 (178369), c801600 16292 (16298), c30900 9986 (9987), c60900 9333 (9334), but e801600 176848
-(176836), c401600 17148 (17147), and below 900 jobs e10100 no longer proved and e20100 8451
-(8436, proved), c10400's proof at 60.0 s (47.5 s)."""
+(176836) and c401600 17148 (17147); below, e40400 44578 (44638), but e10100 no longer proved,
+e20100 8451 (8436, proved) and c10400 proved at 60.0 s (47.5 s)."""
 
 LP_PARAMETERS = "use_dual_simplex: true"
 """GLOP's dual simplex: 4 s rather than 12 s on the 80 × 1600 relaxation."""
@@ -969,7 +970,7 @@ def _tabu_search(
         )
     search.offer(outcome.assignment)
     search.reproducible &= not outcome.hit_wall_clock
-    if beside is not None and highs is not None:
+    if highs is not None:
         answer = highs.result()
         search.offer(answer.assignment)
         search.reproducible &= not answer.hit_wall_clock
