@@ -20,6 +20,7 @@ from allocator.cascade import place_greedily, queue_order
 from allocator.framework_rules import SHARE_SCALE, FrameworkRules, RotationRule
 from allocator.goals import FAIRNESS_SCALE, MAXIMISED, PairTable, peak_utilisation
 from allocator.highs import solve_binary
+from allocator.linear_rows import LinearObjective, LinearRows, Submodel
 from allocator.lp_bound import LpOutcome, LpRelaxation, first_in_cascade
 from allocator.model import BANDS
 from allocator.policy import Goal
@@ -332,6 +333,12 @@ class LexicographicModel:
         """Each pair's variable in the model's proto, for writing constraints, hints,
         objectives and fixings as arrays: a Python call per pair costs seconds at county size
         (at 50,000 packages, 1.5 million pairs, building sums term by term took 20 s)."""
+        self._whole = Submodel(self.model, np.arange(len(pairs)), self._x_index)
+        self.rows = LinearRows(len(pairs), (0, FAIRNESS_SCALE))
+        """The model's rows as a matrix, for neighbourhoods' models (`_neighbourhood`); all
+        of them unless `_rows_complete` is False (rotation rules are not linear rows)."""
+        self._rows_complete = True
+        self._objective = LinearObjective(np.zeros(len(pairs), dtype=np.int64), 0, 0, 1.0)
         self._one_provider_each()
         self._capacities()
         self._framework_rules()
@@ -347,13 +354,25 @@ class LexicographicModel:
 
     def _one_provider_each(self) -> None:
         starts = np.flatnonzero(np.diff(self.pairs.package, prepend=-1))
-        for group in np.split(self._x_index, starts[1:]):
+        for group in np.split(np.arange(len(self.pairs)), starts[1:]):
             if len(group) > 1:
-                self.model.proto.constraints.add().at_most_one.literals.extend(group.tolist())
+                literals = self._x_index[group].tolist()
+                self.model.proto.constraints.add().at_most_one.literals.extend(literals)
+                self.rows.add(group, np.ones(len(group)), cp_model.INT_MIN, 1)
         rows = np.flatnonzero(self.pairs.pinned)
-        self._add_sum(self.model, rows, np.ones(len(rows), dtype=np.int64), len(rows), len(rows))
+        self._add_sum(rows, np.ones(len(rows), dtype=np.int64), len(rows), len(rows))
 
     def _add_sum(
+        self, rows: np.ndarray, weights: np.ndarray, lower: int, upper: int, peak: int = 0
+    ) -> None:
+        """lower ≤ Σ weights · x[rows] + peak · peak_utilisation ≤ upper, in the model and in
+        its rows."""
+        if not len(rows) and not peak:
+            return
+        self._write_sum(self.model, rows, weights, lower, upper, peak)
+        self.rows.add(rows, weights, lower, upper, peak)
+
+    def _write_sum(
         self,
         model: cp_model.CpModel,
         rows: np.ndarray,
@@ -362,10 +381,8 @@ class LexicographicModel:
         upper: int,
         peak: int = 0,
     ) -> None:
-        """lower ≤ Σ weights · x[rows] + peak · peak_utilisation ≤ upper, written into the
-        model's proto as arrays (as `CpModel.add` would write it, without a call per term)."""
-        if not len(rows) and not peak:
-            return
+        """The row of `_add_sum` written into `model`'s proto as arrays (as `CpModel.add`
+        would write it, without a call per term)."""
         linear = model.proto.constraints.add().linear
         linear.vars.extend(self._x_index[rows].tolist())
         linear.coeffs.extend(np.asarray(weights, dtype=np.int64).tolist())
@@ -405,6 +422,7 @@ class LexicographicModel:
         provider is left without room for that package in some band, under its weekly cap or
         under its lot's cap (an indicator per way of being full, each enforcing the full load).
         """
+        self._rows_complete = False
         arrays, pairs = self.pairs.arrays, self.pairs
         mine = np.flatnonzero(pairs.provider == rule.on)
         need = arrays.need[pairs.package[mine]]
@@ -446,7 +464,7 @@ class LexicographicModel:
     def _at_most(self, rows: np.ndarray, weights: np.ndarray, limit: int) -> None:
         used = weights > 0
         if weights[used].sum() > limit:
-            self._add_sum(self.model, rows[used], weights[used], cp_model.INT_MIN, limit)
+            self._add_sum(rows[used], weights[used], cp_model.INT_MIN, limit)
 
     def _fairness(self) -> None:
         """Every provider's load, in per-mille of its weekly capacity, is at most the peak."""
@@ -454,9 +472,7 @@ class LexicographicModel:
         for p, rows in enumerate(self._provider_rows()):
             if len(rows) and total_capacity[p] > 0:
                 load = self.pairs.minutes[rows] * FAIRNESS_SCALE
-                self._add_sum(
-                    self.model, rows, load, cp_model.INT_MIN, 0, peak=-int(total_capacity[p])
-                )
+                self._add_sum(rows, load, cp_model.INT_MIN, 0, peak=-int(total_capacity[p]))
 
     def _weighted(self, rows: np.ndarray, weights: np.ndarray) -> cp_model.LinearExpr:
         return cp_model.LinearExpr.weighted_sum([self.x[i] for i in rows], weights.tolist())
@@ -616,7 +632,10 @@ class LexicographicModel:
                     budget = Budget(budget.work, max(_left(deadline), 0.05) * wall_share)
                 # The budget was set before the relaxation and rounding: never past the limit.
                 budget = Budget(budget.work, _within(budget.wall_s, deadline))
-                if self.relaxation.sifted and budget.work < MIN_LEVEL_WORK:
+                # The searches above may have reached the bound: then nothing is left to find.
+                if lp_bound is not None and self.evaluate(goal, chosen) == lp_bound:
+                    outcome = _proved(goal, maximise, lp_bound, relaxed.seconds)
+                elif self.relaxation.sifted and budget.work < MIN_LEVEL_WORK:
                     outcome = self._unsearched(goal, maximise, chosen, late=False)
                 elif budget.wall_s < self.search_setup_s:
                     outcome = self._unsearched(goal, maximise, chosen)
@@ -700,7 +719,7 @@ class LexicographicModel:
         self.least_kept = min(len(current) - limit, int(start[current].sum()))
         if self.least_kept > 0:
             kept = np.ones(len(current), dtype=np.int64)
-            self._add_sum(self.model, current, kept, self.least_kept, cp_model.INT_MAX)
+            self._add_sum(current, kept, self.least_kept, cp_model.INT_MAX)
             self.relaxation.keep_at_least(current, self.least_kept)
 
     def _hold(self, goal: Goal, value: int) -> None:
@@ -710,7 +729,7 @@ class LexicographicModel:
         terms = self._terms(goal)
         rows = np.flatnonzero(terms.pairs)
         lower, upper = (value, cp_model.INT_MAX) if goal in MAXIMISED else (cp_model.INT_MIN, value)
-        self._add_sum(self.model, rows, terms.pairs[rows], lower, upper, peak=terms.peak)
+        self._add_sum(rows, terms.pairs[rows], lower, upper, peak=terms.peak)
 
     def _unsearched(
         self, goal: Goal, maximise: bool, chosen: np.ndarray, late: bool = True
@@ -749,6 +768,7 @@ class LexicographicModel:
             objective.coeffs.append(sign * peak)
         objective.offset = sign * constant
         objective.scaling_factor = float(sign)
+        self._objective = LinearObjective(sign * weights, sign * peak, sign * constant, float(sign))
 
     def _rins(
         self,
@@ -761,11 +781,11 @@ class LexicographicModel:
     ) -> tuple[np.ndarray, float, bool]:
         """Search only where the plan and the relaxation disagree (RINS), in rounds.
 
-        A pair both place is fixed in, a pair neither places fixed out, in a copy of the model
-        whose presolve then removes them: a small model that CP-SAT searches far better than
-        the whole. The plan lies in it, so each round can only improve; rounds stop when one
-        finds nothing better or the budget is spent. The copy optimises the goal alone: the
-        scaled tie-break of the full search slows this one down several-fold. Returns the plan,
+        A pair both place is fixed in, a pair neither places fixed out (`_neighbourhood`): a
+        small model that CP-SAT searches far better than the whole. The plan lies in it, so
+        each round can only improve; rounds stop when one finds nothing better or the budget is
+        spent. The neighbourhood optimises the goal alone: the scaled tie-break of the full
+        search slows this one down several-fold. Returns the plan,
         the work used, and whether the wall clock (not the work budget) stopped it.
         """
         used = 0.0
@@ -776,7 +796,7 @@ class LexicographicModel:
             agree_out = ~chosen & (x <= WHOLE)
             if agree_in.sum() + agree_out.sum() == len(chosen):
                 break
-            neighbourhood = self._fixed_outside(~(agree_in | agree_out), chosen)
+            neighbourhood = self._neighbourhood(~(agree_in | agree_out), chosen)
             wall = budget.wall_s - (time.monotonic() - began)
             round_budget = Budget(min(budget.work - used, RINS_ROUND_WORK), wall)
             if wall < max(self.search_setup_s, 1e-3):
@@ -853,9 +873,9 @@ class LexicographicModel:
             if wall < max(self.search_setup_s, 1e-3):
                 return chosen, True
             free = neighbourhoods.free(chosen, neighbourhoods.group())
-            model = self._fixed_outside(free, chosen)
+            neighbourhood = self._neighbourhood(free, chosen)
             chosen, outcome, _ = self._solve_level(
-                goal, maximise, 1, Budget(GROUP_WORK, wall), one_worker, chosen, model
+                goal, maximise, 1, Budget(GROUP_WORK, wall), one_worker, chosen, neighbourhood
             )
             if outcome.hit_wall_clock:
                 return chosen, True
@@ -1193,7 +1213,8 @@ class LexicographicModel:
 
     def _fixed_outside(self, free: np.ndarray, plan: np.ndarray) -> cp_model.CpModel:
         """A copy of the model with every pair not `free` fixed to its value in `plan`: CP-SAT's
-        presolve removes them, leaving a small model it searches far better than the whole.
+        presolve removes them. It reads the whole model to do so, so neighbourhoods are written
+        over their free pairs alone where they can be (`_neighbourhood`).
 
         The fixings are two sums (of the pairs fixed in, equal to their number; of those fixed
         out, equal to zero), written as arrays: presolve fixes every pair in them at once."""
@@ -1201,8 +1222,16 @@ class LexicographicModel:
         for value in (1, 0):
             rows = np.flatnonzero(~free & (plan == bool(value)))
             ones = np.ones(len(rows), dtype=np.int64)
-            self._add_sum(neighbourhood, rows, ones, value * len(rows), value * len(rows))
+            self._write_sum(neighbourhood, rows, ones, value * len(rows), value * len(rows))
         return neighbourhood
+
+    def _neighbourhood(self, free: np.ndarray, plan: np.ndarray) -> Submodel:
+        """The model with every pair not `free` fixed to its value in `plan`, optimising the
+        objective set last: written over the free pairs alone (`LinearRows.restricted`) where
+        every row is linear, else `_fixed_outside`."""
+        if self._rows_complete:
+            return self.rows.restricted(free, plan, self._objective)
+        return dataclasses.replace(self._whole, model=self._fixed_outside(free, plan))
 
     def _rounding_order(self, x: np.ndarray, held_first: bool = False) -> list[int]:
         """The packages in the order a rounding of the relaxed solution `x` places them.
@@ -1269,15 +1298,16 @@ class LexicographicModel:
         budget: Budget,
         params: SolveParams,
         incumbent: np.ndarray,
-        model: cp_model.CpModel | None = None,
+        searched: Submodel | None = None,
     ) -> tuple[np.ndarray, LevelOutcome, float]:
         """The level's best plan, its outcome, and the deterministic work it used, searching
-        `model` (default: the whole) from the hint `incumbent`."""
-        model = model or self.model
+        `searched` (default: the whole model) from the hint `incumbent`."""
+        searched = searched or self._whole
+        model = searched.model
         model.clear_hints()
         hint = model.proto.solution_hint
-        hint.vars.extend(self._x_index.tolist())
-        hint.values.extend(incumbent.astype(np.int64).tolist())
+        hint.vars.extend(searched.variables.tolist())
+        hint.values.extend(incumbent[searched.pairs].astype(np.int64).tolist())
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = budget.wall_s
         solver.parameters.max_deterministic_time = budget.work
@@ -1291,7 +1321,7 @@ class LexicographicModel:
         incumbent_value = self.evaluate(goal, incumbent)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             solution = np.fromiter(solver.response_proto.solution, dtype=np.int64)
-            found = solution[self._x_index] > 0
+            found = searched.plan(incumbent, solution)
             value = self.evaluate(goal, found)
             if (value >= incumbent_value) if maximise else (value <= incumbent_value):
                 incumbent, incumbent_value = found, value
