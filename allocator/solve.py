@@ -170,7 +170,10 @@ against none: Rotherham's hours level 1.45-1.52 % from its bound (2.05-2.12 %), 
 second there took Rotherham to 1.30 % (seed 0) but its solve to 57.6 s, the hours level's
 neighbourhoods stopped by the clock; one a second ends it at 50.6-57.2 s (across runs on an
 otherwise idle machine), still on work, not on the clock. Continuity draws more at long limits
-(`GROUP_STRETCH`)."""
+(`GROUP_STRETCH`). Since neighbourhoods are written over their free pairs (`_neighbourhood`),
+three a second take Rotherham's hours level to 0.58-0.72 % from its bound at 60 s (0.78-0.87 %
+at one), but gained nothing on the county preset at 1,000 packages and lost at 5,000 (0.663 %
+against 0.647 %), and Bury's groups still copy the whole model (benchmarks/README.md)."""
 
 MIN_GROUPS = 5
 """Fewest neighbourhoods worth drawing: fewer (one or two a level at a 5 s limit) gain little
