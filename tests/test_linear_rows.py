@@ -2,10 +2,12 @@
 same best plans as the whole model with the other pairs fixed, on random books."""
 
 import numpy as np
+from builders import package, policy, provider, scenario
 from hypothesis import given
 from hypothesis import strategies as st
 from test_framework_rules import rotation_book
 from test_property import SETTINGS, framework_books, pair_table
+from test_reassign import placements, plan_of
 
 from allocator.goals import MAXIMISED
 from allocator.linear_rows import Submodel
@@ -39,13 +41,23 @@ def held_model(book) -> tuple[LexicographicModel, np.ndarray]:
     book=framework_books().filter(lambda b: not b.policy.rotations),
     goal=st.sampled_from([Goal.COST, Goal.FAIRNESS, Goal.CONTINUITY]),
     seed=st.integers(0, 2**16),
+    by_provider=st.booleans(),
 )
 @SETTINGS
 def test_a_neighbourhood_alone_has_the_optimum_of_the_whole_with_the_rest_fixed(
-    book, goal, seed
+    book, goal, seed, by_provider
 ) -> None:
+    """Pairs freed at random, or a random half of the providers' (as provider groups free
+    them: the other providers' rows then have no free pair, and only their loads bound the
+    peak)."""
     model, plan = held_model(book)
-    free = np.random.default_rng(seed).random(len(plan)) < 0.5
+    if goal is not Goal.FAIRNESS:  # a held peak: a row of the peak alone, kept in every model
+        model._hold(Goal.FAIRNESS, model.evaluate(Goal.FAIRNESS, plan))
+    rng = np.random.default_rng(seed)
+    if by_provider:
+        free = rng.random(len(book.providers))[model.pairs.provider] < 0.5
+    else:
+        free = rng.random(len(plan)) < 0.5
     model._set_objective(goal, goal in MAXIMISED)
 
     small = model._neighbourhood(free, plan)
@@ -68,3 +80,25 @@ def test_with_a_rotation_rule_a_neighbourhood_fixes_the_rest_of_the_whole() -> N
 
     assert neighbourhood.pairs.tolist() == list(range(len(plan)))
     assert len(neighbourhood.model.proto.constraints) > len(model.model.proto.constraints)
+
+
+def test_a_held_peak_binds_a_neighbourhood_whose_free_pairs_it_does_not_name() -> None:
+    """K0 is fixed at A, K1 free between A (cheaper) and B; fairness is held at the peak of one
+    package each (half of either's capacity). The held peak is a row of the peak variable alone,
+    with no free pair: dropped, K1 would join K0 at A, over the held peak."""
+    book = scenario(
+        [provider("A", morning=120, rate=15.0), provider("B", morning=120, rate=30.0)],
+        [package("K0", minutes=60), package("K1", minutes=60)],
+        policy(("hours_placed", "fairness", "cost")),
+    )
+    pairs, rules = pair_table(book)
+    model = LexicographicModel(pairs, rules)
+    plan = plan_of(book, pairs, {"K0": "A", "K1": "B"})
+    model._hold(Goal.HOURS_PLACED, model.evaluate(Goal.HOURS_PLACED, plan))
+    model._hold(Goal.FAIRNESS, model.evaluate(Goal.FAIRNESS, plan))
+    model._set_objective(Goal.COST, False)
+    free = np.array([book.packages[k].id == "K1" for k in pairs.package])
+
+    _, found = optimum(model, Goal.COST, plan, model._neighbourhood(free, plan))
+
+    assert placements(book, pairs, found) == {"K0": "A", "K1": "B"}

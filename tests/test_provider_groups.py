@@ -217,3 +217,34 @@ def test_a_group_of_every_provider_keeps_the_most_people_with_their_provider(mon
         assert model.evaluate(Goal.HOURS_PLACED, found) == hours
         assert model.evaluate(Goal.CONTINUITY, found) == kept
         assert check_allocation(book, placements(book, pairs, found)) == []
+
+
+def test_a_level_the_groups_take_to_its_bound_is_proved_without_a_search_of_the_whole(
+    monkeypatch,
+) -> None:
+    """With the rounding and RINS finding nothing, the groups place every hour the relaxation
+    allows; the level is then proved, and the whole model is never searched."""
+    book = chain_book()
+    pairs, rules = pair_table(book)
+    model = LexicographicModel(pairs, rules)
+    unchanged = lambda self, goal, chosen, *rest: (chosen, False)  # noqa: E731
+    monkeypatch.setattr(LexicographicModel, "_reassigned", unchanged)
+    monkeypatch.setattr(LexicographicModel, "_better_of", unchanged)
+    monkeypatch.setattr(
+        LexicographicModel, "_rins_from_best_rounding", lambda self, *a: (a[-2], 0.0, False)
+    )
+    searched = []
+    solve_level = LexicographicModel._solve_level
+
+    def spy(self, *args):
+        searched.append(args[6] if len(args) > 6 else None)
+        return solve_level(self, *args)
+
+    monkeypatch.setattr(LexicographicModel, "_solve_level", spy)
+    start = plan_of(book, pairs, {"P": "B", "R": "C"})
+
+    plan, [outcome] = model.solve([Goal.HOURS_PLACED], SolveParams(time_limit_s=10), start)
+
+    assert placements(book, pairs, plan) == {"P": "A", "Q": "B", "R": "C"}
+    assert outcome.optimal and outcome.value == outcome.bound == 240
+    assert searched and None not in searched  # groups only
