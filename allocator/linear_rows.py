@@ -2,9 +2,10 @@
 neighbourhood's model (a few pairs free, the rest fixed to a plan) is written directly, small.
 
 Fixing the other pairs in a copy of the whole model leaves their removal to CP-SAT's presolve,
-which reads the whole model each time: about 0.2 s a neighbourhood on the Rotherham example
-(21,494 pairs), most of a provider group's re-solve. Restricting the rows here costs a sparse
-product and a column slice, and CP-SAT then reads only the rows the free pairs are in.
+which reads the whole model each time (21,494 pairs on the Rotherham example): its hours level's
+30 provider groups took 7.3 s that way, and take 3.8 s written here, for the same plan (60 s,
+seed 0). Restricting the rows costs a sparse product and a column slice, about 4 ms, and CP-SAT
+then reads only the rows the free pairs are in.
 """
 
 from __future__ import annotations

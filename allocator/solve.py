@@ -788,8 +788,8 @@ class LexicographicModel:
         small model that CP-SAT searches far better than the whole. The plan lies in it, so
         each round can only improve; rounds stop when one finds nothing better or the budget is
         spent. The neighbourhood optimises the goal alone: the scaled tie-break of the full
-        search slows this one down several-fold. Returns the plan,
-        the work used, and whether the wall clock (not the work budget) stopped it.
+        search slows this one down several-fold. Returns the plan, the work used, and whether
+        the wall clock (not the work budget) stopped it.
         """
         used = 0.0
         cut_short = False
