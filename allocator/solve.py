@@ -178,14 +178,15 @@ against 0.647 %), and Bury's groups still copy the whole model (benchmarks/READM
 GROUP_ROUNDS = {Goal.HOURS_PLACED: 3}
 """Most rounds of provider groups (`GROUPS_PER_SECOND` each) a level draws, each after the first
 only while the round before gained, where neighbourhoods are written over their free pairs
-(`_neighbourhood`). Measured at 60 s on build 8e34cc1, seeds 0-2, against one round: Rotherham's
-hours level ended 0.58, 0.72 and 0.70 % from its bound (0.87, 0.85, 0.78 %), the small council's
-0.23, 0.30 and 0.23 % (0.23, 0.30, 0.34 %); the county preset (seed 1, solve seed 0) 0.654 % at
-1,000 packages (the same) and 0.653 % at 5,000 (0.647 %), its cost level bounded at both. Three
-a second every round (`GROUPS_PER_SECOND`) gained as much on Rotherham but left the 5,000-package
-cost level without a bound: a second round there is drawn only after the first gained. Not where
-a rotation rule keeps the groups on a copy of the whole model: Bury's second round was stopped by
-the clock in every solve (its plans no longer reproducible) and gained nothing."""
+(`_neighbourhood`). Traced at 60 s, seeds 0-2, with the rule on every book (ad-hoc, on build
+8e34cc1), against one round: Rotherham's hours level ended 0.58, 0.72 and 0.70 % from its bound
+(0.87, 0.85, 0.78 %), the small council's 0.23, 0.30 and 0.23 % (0.23, 0.30, 0.34 %); the county
+preset (seed 1, solve seed 0) 0.654 % at 1,000 packages (the same) and 0.653 % at 5,000
+(0.647 %), its cost level bounded at both. Three a second every round (`GROUPS_PER_SECOND`)
+gained as much on Rotherham but left the 5,000-package cost level without a bound. Not where a
+rotation rule keeps the groups on a copy of the whole model: Bury's further rounds were stopped
+by the clock in every solve (its plans no longer reproducible) for little (its hours level
+0.247, 0.258 and 0.258 % against 0.247, 0.262 and 0.258 %)."""
 
 MIN_GROUPS = 5
 """Fewest neighbourhoods worth drawing: fewer (one or two a level at a 5 s limit) gain little

@@ -248,3 +248,31 @@ def test_a_level_the_groups_take_to_its_bound_is_proved_without_a_search_of_the_
     assert placements(book, pairs, plan) == {"P": "A", "Q": "B", "R": "C"}
     assert outcome.optimal and outcome.value == outcome.bound == 240
     assert searched and None not in searched  # groups only
+
+
+def test_a_further_round_of_groups_is_drawn_only_after_a_round_that_gained(monkeypatch) -> None:
+    """Rounds of one group, always A and B: from a plan short of the chain the first round
+    gains and a second finds nothing, so no third; from the optimum one round only."""
+    monkeypatch.setattr(ProviderGroups, "group", lambda self: [0, 1])
+    book = chain_book()
+    pairs, rules = pair_table(book)
+    model = LexicographicModel(pairs, rules)
+    model._set_objective(Goal.HOURS_PLACED, True)
+    searches = []
+    solve_level = LexicographicModel._solve_level
+
+    def counted(self, *args):
+        searches.append(1)
+        return solve_level(self, *args)
+
+    monkeypatch.setattr(LexicographicModel, "_solve_level", counted)
+    short = plan_of(book, pairs, {"P": "B", "R": "C"})
+    params = SolveParams(seed=0)
+
+    found, _ = model._regrouped(Goal.HOURS_PLACED, True, short, params, 1, float("inf"), 3)
+    assert placements(book, pairs, found) == {"P": "A", "Q": "B", "R": "C"}
+    assert len(searches) == 2
+
+    searches.clear()
+    model._regrouped(Goal.HOURS_PLACED, True, found, params, 1, float("inf"), 3)
+    assert len(searches) == 1
