@@ -768,24 +768,25 @@ class LexicographicModel:
         self, goal: Goal, maximise: bool, scale: int = 1, tie_break: Objective | None = None
     ) -> None:
         """Optimise `scale * goal + tie_break`, written into the model's proto as arrays (as
-        `CpModel.maximize` would write it: a maximisation is a negated minimisation)."""
+        `CpModel.maximize` would write it: a maximisation is a negated minimisation), from
+        `_objective`, which neighbourhoods' models restrict."""
         term = self._terms(goal)
         weights, peak, constant = term.pairs * scale, term.peak * scale, 0
         if tie_break is not None:
             weights = weights + tie_break.pairs
             peak, constant = peak + tie_break.peak, tie_break.constant
         sign = -1 if maximise else 1
+        self._objective = LinearObjective(sign * weights, sign * peak, sign * constant, float(sign))
         rows = np.flatnonzero(weights)
         self.model.clear_objective()
         objective = self.model.proto.objective
         objective.vars.extend(self._x_index[rows].tolist())
-        objective.coeffs.extend((sign * weights[rows]).tolist())
+        objective.coeffs.extend(self._objective.weights[rows].tolist())
         if peak:
             objective.vars.append(self.peak_utilisation.index)
-            objective.coeffs.append(sign * peak)
-        objective.offset = sign * constant
-        objective.scaling_factor = float(sign)
-        self._objective = LinearObjective(sign * weights, sign * peak, sign * constant, float(sign))
+            objective.coeffs.append(self._objective.peak)
+        objective.offset = self._objective.offset
+        objective.scaling_factor = self._objective.scaling
 
     def _rins(
         self,
@@ -1244,8 +1245,9 @@ class LexicographicModel:
         neighbourhood = self.model.clone()
         for value in (1, 0):
             rows = np.flatnonzero(~free & (plan == bool(value)))
-            ones = np.ones(len(rows), dtype=np.int64)
-            self._write_sum(neighbourhood, rows, ones, value * len(rows), value * len(rows))
+            if len(rows):
+                ones = np.ones(len(rows), dtype=np.int64)
+                self._write_sum(neighbourhood, rows, ones, value * len(rows), value * len(rows))
         return neighbourhood
 
     def _neighbourhood(self, free: np.ndarray, plan: np.ndarray) -> Submodel:
