@@ -560,6 +560,9 @@ class LexicographicModel:
             # Tries count from the level's share of the whole limit, not of the time left, so
             # they do not depend on how long the levels before took; the clock only guards them.
             planned_s = params.time_limit_s * share
+            # While every level so far maximises, placing what still fits can only help.
+            filling = all(g in MAXIMISED for g in goals[: level + 1])
+            fill_tries = _tries(planned_s * ROUNDING_SHARE)
             stretched = not self.relaxation.sifted and planned_s >= STRETCH_MIN_S
             stretch = GROUP_STRETCH.get(goal, 1.0) if stretched else 1.0
             wall_share = min(share * stretch, 1.0)
@@ -649,6 +652,9 @@ class LexicographicModel:
                     budget = Budget(budget.work, max(_left(deadline), 0.05) * wall_share)
                 # The budget was set before the relaxation and rounding: never past the limit.
                 budget = Budget(budget.work, _within(budget.wall_s, deadline))
+                if filling:
+                    chosen, fill_cut = self._filled(goal, chosen, budget.wall_s, fill_tries)
+                    cut_short |= fill_cut
                 # The searches above may have reached the bound: then nothing is left to find.
                 if lp_bound is not None and self.evaluate(goal, chosen) == lp_bound:
                     outcome = _proved(goal, maximise, lp_bound, relaxed.seconds)
@@ -663,14 +669,10 @@ class LexicographicModel:
                         goal, maximise, scale, budget, params, chosen
                     )
                     work_left -= work
-            if all(g in MAXIMISED for g in goals[: level + 1]):
-                chosen, outcome = self._fill(
-                    goal,
-                    chosen,
-                    outcome,
-                    budget.wall_s * ROUNDING_SHARE,
-                    _tries(planned_s * ROUNDING_SHARE),
-                )
+                    if filling:
+                        chosen, fill_cut = self._filled(goal, chosen, budget.wall_s, fill_tries)
+                        cut_short |= fill_cut
+                        outcome = self._of_plan(outcome, chosen)
             outcome = _tightened(outcome, lp_bound)
             if cut_short:
                 outcome = dataclasses.replace(outcome, hit_wall_clock=True)
@@ -1293,27 +1295,22 @@ class LexicographicModel:
         keys = (pairs.provider, pairs.travel_m, pairs.cascade_step, ~pairs.is_current, -share)
         return place_greedily(pairs, self.rules, pairs.pinned | anchor, keys, order)
 
-    def _fill(
-        self, goal: Goal, chosen: np.ndarray, outcome: LevelOutcome, wall_s: float, tries: int
-    ) -> tuple[np.ndarray, LevelOutcome]:
-        """Place any package that still fits somewhere, if the solver stopped short of doing so,
-        then, on a placement level, trade for more (`_traded`, for `tries`, `wall_s` a guard
-        whose stop the outcome reports).
+    def _filled(
+        self, goal: Goal, chosen: np.ndarray, level_wall_s: float, tries: int
+    ) -> tuple[np.ndarray, bool]:
+        """`chosen` with any package that still fits somewhere placed, then, on a placement
+        level, trades for more (`_traded`, for `tries`, with `ROUNDING_SHARE` of the level's
+        wall time left as a guard), if that does better; and whether the clock stopped the
+        trades.
 
         Adding a placement never lowers a maximised goal, so while every level so far maximises,
-        this can only improve the plan; it closes the gap a time-limited level leaves behind.
-        """
+        this can only improve the plan; it closes the gap a time-limited search leaves behind."""
         filled = place_greedily(self.pairs, self.rules, chosen, self._offers())
         clock = False
         if goal in PLACEMENT:
-            filled, clock = self._traded(goal, filled, tries, time.monotonic() + wall_s)
-        if clock:
-            outcome = dataclasses.replace(outcome, hit_wall_clock=True)
-        value = self.evaluate(goal, filled)
-        if value <= outcome.value:
-            return chosen, outcome
-        optimal = value == outcome.bound
-        return filled, dataclasses.replace(outcome, value=value, optimal=optimal)
+            stop_at = time.monotonic() + level_wall_s * ROUNDING_SHARE
+            filled, clock = self._traded(goal, filled, tries, stop_at)
+        return (filled if self._improves(goal, filled, chosen) else chosen), clock
 
     def _solve_level(
         self,
