@@ -2,7 +2,7 @@
 searched, and a fill that reaches the level's bound spares that search."""
 
 from test_property import pair_table
-from test_provider_groups import chain_book
+from test_provider_groups import chain_book, searches_spied
 from test_reassign import placements, plan_of
 
 from allocator.policy import Goal
@@ -15,23 +15,10 @@ def test_a_level_the_fill_takes_to_its_bound_is_proved_without_a_search(monkeypa
     book = chain_book()
     pairs, rules = pair_table(book)
     model = LexicographicModel(pairs, rules)
-    unchanged = lambda self, goal, chosen, *rest: (chosen, False)  # noqa: E731
-    monkeypatch.setattr(LexicographicModel, "_reassigned", unchanged)
-    monkeypatch.setattr(LexicographicModel, "_better_of", unchanged)
-    monkeypatch.setattr(
-        LexicographicModel, "_rins_from_best_rounding", lambda self, *a: (a[-2], 0.0, False)
-    )
+    searched = searches_spied(monkeypatch)
     monkeypatch.setattr(
         LexicographicModel, "_regrouped", lambda self, goal, maximise, chosen, *a: (chosen, False)
     )
-    searched = []
-    solve_level = LexicographicModel._solve_level
-
-    def spy(self, *args):
-        searched.append(args)
-        return solve_level(self, *args)
-
-    monkeypatch.setattr(LexicographicModel, "_solve_level", spy)
     start = plan_of(book, pairs, {"P": "A", "R": "C"})
 
     plan, [outcome] = model.solve([Goal.HOURS_PLACED], SolveParams(time_limit_s=10), start)

@@ -219,14 +219,9 @@ def test_a_group_of_every_provider_keeps_the_most_people_with_their_provider(mon
         assert check_allocation(book, placements(book, pairs, found)) == []
 
 
-def test_a_level_the_groups_take_to_its_bound_is_proved_without_a_search_of_the_whole(
-    monkeypatch,
-) -> None:
-    """With the rounding and RINS finding nothing, the groups place every hour the relaxation
-    allows; the level is then proved, and the whole model is never searched."""
-    book = chain_book()
-    pairs, rules = pair_table(book)
-    model = LexicographicModel(pairs, rules)
+def searches_spied(monkeypatch) -> list:
+    """The reassignments, roundings and RINS made to find nothing; returns the list to which
+    each CP-SAT search (`_solve_level`) adds what it searched (None: the whole model)."""
     unchanged = lambda self, goal, chosen, *rest: (chosen, False)  # noqa: E731
     monkeypatch.setattr(LexicographicModel, "_reassigned", unchanged)
     monkeypatch.setattr(LexicographicModel, "_better_of", unchanged)
@@ -241,6 +236,18 @@ def test_a_level_the_groups_take_to_its_bound_is_proved_without_a_search_of_the_
         return solve_level(self, *args)
 
     monkeypatch.setattr(LexicographicModel, "_solve_level", spy)
+    return searched
+
+
+def test_a_level_the_groups_take_to_its_bound_is_proved_without_a_search_of_the_whole(
+    monkeypatch,
+) -> None:
+    """With the rounding and RINS finding nothing, the groups place every hour the relaxation
+    allows; the level is then proved, and the whole model is never searched."""
+    book = chain_book()
+    pairs, rules = pair_table(book)
+    model = LexicographicModel(pairs, rules)
+    searched = searches_spied(monkeypatch)
     start = plan_of(book, pairs, {"P": "B", "R": "C"})
 
     plan, [outcome] = model.solve([Goal.HOURS_PLACED], SolveParams(time_limit_s=10), start)
