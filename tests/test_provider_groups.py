@@ -16,17 +16,17 @@ from allocator.solve import LexicographicModel, SolveParams
 from allocator.validate import check_allocation
 
 
-def chain_book():
+def chain_book(goals=("hours_placed",), q_urgency="routine"):
     """A (60 morning minutes) and B (120) share P (60, either); Q (120) only B can serve, and C
     (60) serves only R. Placing Q takes a chain: P from B to A, then Q at B."""
     return scenario(
         [provider("A", morning=60), provider("B", morning=120), provider("C", morning=60)],
         [
             package("P", minutes=60, excluded=["C"]),
-            package("Q", minutes=120, excluded=["A", "C"]),
+            package("Q", minutes=120, excluded=["A", "C"], urgency=q_urgency),
             package("R", minutes=60, excluded=["A", "B"]),
         ],
-        policy(("hours_placed",)),
+        policy(goals),
     )
 
 
@@ -255,6 +255,33 @@ def test_a_level_the_groups_take_to_its_bound_is_proved_without_a_search_of_the_
     assert placements(book, pairs, plan) == {"P": "A", "Q": "B", "R": "C"}
     assert outcome.optimal and outcome.value == outcome.bound == 240
     assert searched and None not in searched  # groups only
+
+
+def test_the_urgent_level_draws_provider_groups_however_short_the_limit(monkeypatch) -> None:
+    """Q, the chain's newcomer, is urgent. At 2 s the urgent level plans under a second, too
+    little for a group at one a second, yet draws `MIN_GROUPS` of them, which place Q; the
+    hours level after it draws none."""
+    book = chain_book(("urgent_hours", "hours_placed"), q_urgency="hospital_discharge")
+    pairs, rules = pair_table(book)
+    model = LexicographicModel(pairs, rules)
+    searches_spied(monkeypatch)
+    drawn = []
+    regrouped = LexicographicModel._regrouped
+
+    def spy(self, goal, maximise, chosen, params, groups, *rest):
+        drawn.append((goal, groups))
+        return regrouped(self, goal, maximise, chosen, params, groups, *rest)
+
+    monkeypatch.setattr(LexicographicModel, "_regrouped", spy)
+    start = plan_of(book, pairs, {"P": "B", "R": "C"})
+
+    plan, outcomes = model.solve(
+        [Goal.URGENT_HOURS, Goal.HOURS_PLACED], SolveParams(time_limit_s=2), start
+    )
+
+    assert drawn == [(Goal.URGENT_HOURS, solve.MIN_GROUPS)]
+    assert placements(book, pairs, plan) == {"P": "A", "Q": "B", "R": "C"}
+    assert outcomes[0].optimal
 
 
 def test_a_further_round_of_groups_is_drawn_only_after_a_round_that_gained(monkeypatch) -> None:
