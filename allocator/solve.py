@@ -199,11 +199,12 @@ draws five at the hours level."""
 LEAST_GROUPS = {Goal.URGENT_HOURS: MIN_GROUPS}
 """Provider groups a level draws however short the limit (on a book not sifted): the urgent
 level, where what RINS and the fill leave is a few urgent packages that only a chain of moves
-places. Measured at 5 s, seeds 0-2 (`real_frameworks`, 2026-12-05): the small council placed
-283.25, 286.0 and 286.0 of 286.0 urgent hours a week (270.2, 279.0, 270.2) and Bury's seed 0
-907.8 of 932.2 (904.2, the others' optimum), but Rotherham's seed 2 then ended its hours
-level 2.45 % from its bound (2.06 %), 46 hours a week fewer. Urgent hours rank above hours
-placed. From about 15 s the urgent level draws five or more anyway."""
+places. Measured at 5 s, seeds 0-2 (`real_frameworks`, two runs, 2026-12-05): the small
+council placed 279.0-283.25, 286.0 and 286.0 of 286.0 urgent hours a week (270.2, 279.0, 270.2)
+and Bury's seed 0 907.8 of 932.2 (904.2, the others' optimum); Rotherham's seed 2 ended its
+hours level 2.45 % from its bound in one run (2.06 % in the other and before). At 10 s every
+urgent level of the three examples reached its optimum (traced), where Rotherham's seed 0 had
+placed 985.25 of 1,001.0. From about 15 s the urgent level draws five or more anyway."""
 
 GROUP_SHARE = 0.7
 """Share of the level's wall time left that the neighbourhoods may take before the clock stops
