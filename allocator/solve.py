@@ -206,15 +206,6 @@ hours level 2.45 % from its bound in one run (2.06 % in the other and before). A
 urgent level of the three examples reached its optimum (traced), where Rotherham's seed 0 had
 placed 985.25 of 1,001.0. From about 15 s the urgent level draws five or more anyway."""
 
-FOCUSED = frozenset({Goal.URGENT_HOURS})
-"""Levels whose provider groups each start from a provider that could serve a package the level
-counts and the plan leaves out, not from any provider: at the urgent level those packages are
-few, and a group around them is where a chain of moves places one. Traced at 5 s and 10 s,
-seeds 0-2, on the three examples (2026-12-05, ad-hoc build on 95011a2): every urgent level
-reached its optimum (the small council's seed 0 placed 279.0 of 286.0 urgent hours a week at
-5 s without), and Rotherham's hours level ended 2.09, 2.12 and 2.06 % from its bound at 5 s
-(2.06, 2.12, 2.06 %)."""
-
 GROUP_SHARE = 0.7
 """Share of the level's wall time left that the neighbourhoods may take before the clock stops
 them, as RINS takes `RINS_SHARE`: the level's last search keeps the rest. At continuity little
@@ -917,8 +908,7 @@ class LexicographicModel:
                 wall = stop_at - time.monotonic()
                 if wall < max(self.search_setup_s, 1e-3):
                     return chosen, True
-                first_of = self._waiting_providers(goal, chosen) if goal in FOCUSED else None
-                free = neighbourhoods.free(chosen, neighbourhoods.group(first_of))
+                free = neighbourhoods.free(chosen, neighbourhoods.group())
                 neighbourhood = self._neighbourhood(free, chosen)
                 chosen, outcome, _ = self._solve_level(
                     goal, maximise, 1, Budget(GROUP_WORK, wall), one_worker, chosen, neighbourhood
@@ -928,13 +918,6 @@ class LexicographicModel:
             if self.evaluate(goal, chosen) == before:
                 break
         return chosen, False
-
-    def _waiting_providers(self, goal: Goal, plan: np.ndarray) -> np.ndarray:
-        """The providers that could serve a package `goal` counts and `plan` leaves out."""
-        counted = self._counted_packages([goal])
-        placed = np.bincount(self.pairs.package[plan], minlength=len(counted)) > 0
-        waiting = (counted & ~placed)[self.pairs.package]
-        return np.unique(self.pairs.provider[waiting])
 
     def _worth_rooting(
         self, goal: Goal, planned_s: float, chosen: np.ndarray, lp_bound: int | None

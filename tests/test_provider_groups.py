@@ -201,7 +201,7 @@ def test_a_group_of_every_provider_keeps_the_most_people_with_their_provider(mon
     before it held at their optimum: it must keep as many people with their provider as the
     best plan by enumeration, and hold the levels before. (A random book can leave a provider
     sharing no one, which a drawn group would leave alone, so the group is set.)"""
-    monkeypatch.setattr(ProviderGroups, "group", lambda self, first_of: [0, 1, 2])
+    monkeypatch.setattr(ProviderGroups, "group", lambda self: [0, 1, 2])
     rng = np.random.default_rng(5)
     for _ in range(5):
         book = in_care_book(rng)
@@ -284,26 +284,10 @@ def test_the_urgent_level_draws_provider_groups_however_short_the_limit(monkeypa
     assert outcomes[0].optimal
 
 
-def test_an_urgent_group_starts_at_a_provider_a_waiting_urgent_package_could_have() -> None:
-    """Q, urgent and left out, could only have B: groups of one drawn from where urgent
-    packages wait are always B; drawn from anywhere, they are every provider in turn."""
-    book = chain_book(("urgent_hours", "hours_placed"), q_urgency="hospital_discharge")
-    pairs, rules = pair_table(book)
-    model = LexicographicModel(pairs, rules)
-    plan = plan_of(book, pairs, {"P": "B", "R": "C"})
-    groups = ProviderGroups(pairs, 1, (0, 0))
-
-    waiting = model._waiting_providers(Goal.URGENT_HOURS, plan)
-
-    assert [book.providers[p].id for p in waiting] == ["B"]
-    assert {tuple(groups.group(waiting)) for _ in range(20)} == {(1,)}
-    assert {tuple(groups.group()) for _ in range(50)} == {(0,), (1,), (2,)}
-
-
 def test_a_further_round_of_groups_is_drawn_only_after_a_round_that_gained(monkeypatch) -> None:
     """Rounds of one group, always A and B: from a plan short of the chain the first round
     gains and a second finds nothing, so no third; from the optimum one round only."""
-    monkeypatch.setattr(ProviderGroups, "group", lambda self, first_of: [0, 1])
+    monkeypatch.setattr(ProviderGroups, "group", lambda self: [0, 1])
     book = chain_book()
     pairs, rules = pair_table(book)
     model = LexicographicModel(pairs, rules)
