@@ -259,8 +259,8 @@ def test_a_level_the_groups_take_to_its_bound_is_proved_without_a_search_of_the_
 
 def test_the_urgent_level_draws_provider_groups_however_short_the_limit(monkeypatch) -> None:
     """Q, the chain's newcomer, is urgent. At 2 s the urgent level plans under a second, too
-    little for a group at one a second, yet draws `MIN_GROUPS` of them, which place Q; the
-    hours level after it draws none."""
+    little for a group at one a second, yet draws `MIN_GROUPS` of them, which place Q. (The
+    hours level after it, every package then placed, is proved before any group.)"""
     book = chain_book(("urgent_hours", "hours_placed"), q_urgency="hospital_discharge")
     pairs, rules = pair_table(book)
     model = LexicographicModel(pairs, rules)
