@@ -86,6 +86,7 @@ def test_clock_guard_stops_the_walk_and_says_so() -> None:
 def test_budget_is_a_count_that_falls_with_instance_size() -> None:
     assert iterations_for(20, 100, 1.0) > iterations_for(20, 200, 1.0) > 0
     assert abs(iterations_for(20, 200, 2.0) - 2 * iterations_for(20, 200, 1.0)) <= 1
+    assert iterations_for(20, 0, 1.0) == 0
 
 
 def skip_the_first_exact_solve(monkeypatch: pytest.MonkeyPatch) -> None:
