@@ -32,10 +32,14 @@ class ProviderGroups:
         """People each two providers could both serve (none with itself)."""
         np.fill_diagonal(self.shared, 0.0)
 
-    def group(self) -> list[int]:
-        """A random provider, then providers drawn in proportion to the people they share with
-        the group so far, until there are `size` (or none shares anyone more)."""
-        group = [int(self.rng.integers(len(self.shared)))]
+    def group(self, first_of: np.ndarray | None = None) -> list[int]:
+        """A random provider (of `first_of`, where it names any), then providers drawn in
+        proportion to the people they share with the group so far, until there are `size` (or
+        none shares anyone more)."""
+        if first_of is not None and len(first_of):
+            group = [int(self.rng.choice(first_of))]
+        else:
+            group = [int(self.rng.integers(len(self.shared)))]
         while len(group) < self.size:
             weights = self.shared[group].sum(axis=0)
             weights[group] = 0.0

@@ -201,7 +201,7 @@ def test_a_group_of_every_provider_keeps_the_most_people_with_their_provider(mon
     before it held at their optimum: it must keep as many people with their provider as the
     best plan by enumeration, and hold the levels before. (A random book can leave a provider
     sharing no one, which a drawn group would leave alone, so the group is set.)"""
-    monkeypatch.setattr(ProviderGroups, "group", lambda self: [0, 1, 2])
+    monkeypatch.setattr(ProviderGroups, "group", lambda self, first_of=None: [0, 1, 2])
     rng = np.random.default_rng(5)
     for _ in range(5):
         book = in_care_book(rng)
@@ -258,9 +258,10 @@ def test_a_level_the_groups_take_to_its_bound_is_proved_without_a_search_of_the_
 
 
 def test_the_urgent_level_draws_provider_groups_however_short_the_limit(monkeypatch) -> None:
-    """Q, the chain's newcomer, is urgent. At 2 s the urgent level plans under a second, too
-    little for a group at one a second, yet draws `MIN_GROUPS` of them, which place Q. (The
-    hours level after it, every package then placed, is proved before any group.)"""
+    """Q, the chain's newcomer, is urgent. At 2 s the urgent level plans one to two seconds,
+    one group at one a second, yet draws `MIN_GROUPS`; the four the floor adds start where an
+    urgent package waits. They place Q. (The hours level after it, every package then placed,
+    is proved before any group.)"""
     book = chain_book(("urgent_hours", "hours_placed"), q_urgency="hospital_discharge")
     pairs, rules = pair_table(book)
     model = LexicographicModel(pairs, rules)
@@ -268,26 +269,51 @@ def test_the_urgent_level_draws_provider_groups_however_short_the_limit(monkeypa
     drawn = []
     regrouped = LexicographicModel._regrouped
 
-    def spy(self, goal, maximise, chosen, params, groups, *rest):
-        drawn.append((goal, groups))
-        return regrouped(self, goal, maximise, chosen, params, groups, *rest)
+    def spy(self, goal, maximise, chosen, params, groups, *rest, focused):
+        drawn.append((goal, groups, focused))
+        return regrouped(self, goal, maximise, chosen, params, groups, *rest, focused=focused)
+
+    starts = []
+    group = ProviderGroups.group
+
+    def first_of_spy(self, first_of=None):
+        starts.append(None if first_of is None else [book.providers[p].id for p in first_of])
+        return group(self, first_of)
 
     monkeypatch.setattr(LexicographicModel, "_regrouped", spy)
+    monkeypatch.setattr(ProviderGroups, "group", first_of_spy)
     start = plan_of(book, pairs, {"P": "B", "R": "C"})
 
     plan, outcomes = model.solve(
         [Goal.URGENT_HOURS, Goal.HOURS_PLACED], SolveParams(time_limit_s=2), start
     )
 
-    assert drawn == [(Goal.URGENT_HOURS, solve.MIN_GROUPS)]
+    assert drawn == [(Goal.URGENT_HOURS, solve.MIN_GROUPS, solve.MIN_GROUPS - 1)]
+    assert starts[0] == ["B"] and starts[solve.MIN_GROUPS - 1 :] == [None]
     assert placements(book, pairs, plan) == {"P": "A", "Q": "B", "R": "C"}
     assert outcomes[0].optimal
+
+
+def test_an_urgent_group_starts_at_a_provider_a_waiting_urgent_package_could_have() -> None:
+    """Q, urgent and left out, could only have B: groups of one drawn from where urgent
+    packages wait are always B; drawn from anywhere, they are every provider in turn."""
+    book = chain_book(("urgent_hours", "hours_placed"), q_urgency="hospital_discharge")
+    pairs, rules = pair_table(book)
+    model = LexicographicModel(pairs, rules)
+    plan = plan_of(book, pairs, {"P": "B", "R": "C"})
+    groups = ProviderGroups(pairs, 1, (0, 0))
+
+    waiting = model._waiting_providers(Goal.URGENT_HOURS, plan)
+
+    assert [book.providers[p].id for p in waiting] == ["B"]
+    assert {tuple(groups.group(waiting)) for _ in range(20)} == {(1,)}
+    assert {tuple(groups.group()) for _ in range(50)} == {(0,), (1,), (2,)}
 
 
 def test_a_further_round_of_groups_is_drawn_only_after_a_round_that_gained(monkeypatch) -> None:
     """Rounds of one group, always A and B: from a plan short of the chain the first round
     gains and a second finds nothing, so no third; from the optimum one round only."""
-    monkeypatch.setattr(ProviderGroups, "group", lambda self: [0, 1])
+    monkeypatch.setattr(ProviderGroups, "group", lambda self, first_of=None: [0, 1])
     book = chain_book()
     pairs, rules = pair_table(book)
     model = LexicographicModel(pairs, rules)
