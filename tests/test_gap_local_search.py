@@ -13,7 +13,13 @@ from test_gap import assert_solved, brute_force
 
 import allocator.gap as gap_module
 from allocator.gap import GapInstance, check_gap_assignment, gap_cost
-from allocator.gap_local_search import TabuOutcome, iterations_for, tabu_search
+from allocator.gap_local_search import (
+    NO_ASSIGNMENT,
+    TabuOutcome,
+    _iterate,
+    iterations_for,
+    tabu_search,
+)
 
 
 def packed_instance(
@@ -128,3 +134,80 @@ def test_solve_gap_with_the_walk_still_reaches_the_brute_force_optimum(
     monkeypatch.setattr(gap_module, "_tabu_search", counted)
     assert_packed_optima_proved(sense, seed=99, jobs=6)
     assert walks
+
+
+def best_first_move(
+    cost: np.ndarray, weight: np.ndarray, capacity: np.ndarray, agents: np.ndarray, price: float
+) -> np.ndarray:
+    """The assignment after the walk's first move, by brute force over every shift, swap and
+    chain with the walk's scores (nothing tabu yet, one price for all): a chain only if it
+    scores strictly best, else a shift if it scores no worse than the best swap."""
+    m, n = cost.shape
+    load = np.bincount(agents, weights=weight[agents, np.arange(n)], minlength=m)
+    over = np.maximum(load - capacity, 0)
+
+    def change(agent: int, out: int | None, into: int | None) -> float:
+        """Overload change of `agent` when job `out` leaves it and job `into` arrives."""
+        new = load[agent] - (weight[agent, out] if out is not None else 0)
+        new += weight[agent, into] if into is not None else 0
+        return max(new - capacity[agent], 0) - over[agent]
+
+    moves: dict[str, list[tuple[float, dict[int, int]]]] = {"shift": [], "swap": [], "chain": []}
+    for j in range(n):
+        a = agents[j]
+        leave = cost[a, j] * -1 + price * change(a, j, None)
+        for i in set(range(m)) - {a}:
+            moves["shift"].append((cost[i, j] + price * change(i, None, j) + leave, {j: i}))
+        for k in range(n):
+            b = agents[k]
+            if b == a:
+                continue
+            into_b = cost[b, j] - cost[b, k] + price * change(b, k, j)
+            swap = into_b + cost[a, k] - cost[a, j] + price * change(a, j, k)
+            moves["swap"].append((swap, {j: b, k: a}))
+            for t in set(range(m)) - {a, b}:
+                onward = cost[t, k] + price * change(t, None, k)
+                moves["chain"].append((into_b + leave + onward, {j: b, k: t}))
+    best = {kind: min(found, key=lambda move: move[0]) for kind, found in moves.items() if found}
+    shift, swap = best["shift"], best.get("swap", (np.inf, {}))
+    chosen = shift if shift[0] <= swap[0] else swap
+    if "chain" in best and best["chain"][0] < chosen[0]:
+        chosen = best["chain"]
+    after = agents.copy()
+    for job, agent in chosen[1].items():
+        after[job] = agent
+    return after
+
+
+def test_the_compiled_iteration_makes_the_best_scored_move() -> None:
+    """One iteration of the compiled loop from random assignments, feasible or not, makes the
+    move a brute force over every shift, swap and chain scores best."""
+    rng = np.random.default_rng(17)
+    for _ in range(40):
+        m, n = int(rng.integers(3, 6)), int(rng.integers(4, 12))
+        weight = rng.integers(1, 20, size=(m, n))
+        cost = rng.integers(0, 1000, size=(m, n))
+        capacity = rng.integers(10, 40, size=m)
+        agents = rng.integers(0, m, size=n)
+        price = 7.3
+        expected = best_first_move(cost, weight, capacity, agents, price)
+        current = agents.astype(np.int64)
+        load = np.bincount(current, weights=weight[current, np.arange(n)], minlength=m)
+        _iterate(
+            np.ascontiguousarray(cost.T, dtype=np.int64),
+            np.ascontiguousarray(weight.T, dtype=np.int64),
+            capacity.astype(np.int64),
+            current,
+            load.astype(np.int64),
+            current.copy(),
+            NO_ASSIGNMENT,
+            0,
+            np.full(m, price),
+            np.zeros((n, m), dtype=np.int64),
+            0,
+            np.tile(np.arange(n, dtype=np.int64), (1, 1)),
+            np.ones(1, dtype=np.int64),
+            price,
+            10**6,
+        )
+        np.testing.assert_array_equal(current, expected)
