@@ -110,31 +110,16 @@ def tabu_search(
     tabu_until = np.zeros((n, m), dtype=np.int64)
     low, high = (max(int(share * n), 1) for share in TENURE)
     restart = max(int(RESTART_AFTER * n), 50)
-    since_best = 0
+    arrays = (cost_t, weight_t, capacity, current, load, best, tabu_until)
+    tally = np.array([best_cost, 0], dtype=np.int64)  # best cost, iterations since it improved
     for first in range(0, iterations, CLOCK_CHECK_EVERY):
         if deadline is not None and time.monotonic() > deadline:
-            return TabuOutcome(_found(best, best_cost), first, True)
+            return TabuOutcome(_found(best, int(tally[0])), first, True)
         count = min(CLOCK_CHECK_EVERY, iterations - first)
         rows = _sampled(rng, n, count)
         tenures = rng.integers(low, high + 1, size=count, dtype=np.int64)
-        best_cost, since_best = _iterate(
-            cost_t,
-            weight_t,
-            capacity,
-            current,
-            load,
-            best,
-            best_cost,
-            since_best,
-            price,
-            tabu_until,
-            first,
-            rows,
-            tenures,
-            initial_price,
-            restart,
-        )
-    return TabuOutcome(_found(best, best_cost), iterations, False)
+        _iterate(arrays, price, tally, first, rows, tenures, initial_price, restart)
+    return TabuOutcome(_found(best, int(tally[0])), iterations, False)
 
 
 def _found(best: np.ndarray, best_cost: int) -> np.ndarray | None:
@@ -162,36 +147,23 @@ def _move(current, load, weight, tabu_until, job, agent, until):
 
 
 @njit(
-    "UniTuple(int64, 2)(int64[:, ::1], int64[:, ::1], int64[::1], int64[::1], int64[::1],"
-    " int64[::1], int64, int64, float64[::1], int64[:, ::1], int64, int64[:, ::1], int64[::1],"
-    " float64, int64)",
+    "void(Tuple((int64[:, ::1], int64[:, ::1], int64[::1], int64[::1], int64[::1], int64[::1],"
+    " int64[:, ::1])), float64[::1], int64[::1], int64, int64[:, ::1], int64[::1], float64, int64)",
     cache=True,
     nogil=True,
 )
-def _iterate(
-    cost,
-    weight,
-    capacity,
-    current,
-    load,
-    best,
-    best_cost,
-    since_best,
-    price,
-    tabu_until,
-    first_iteration,
-    rows,
-    tenures,
-    initial_price,
-    restart,
-):
+def _iterate(arrays, price, tally, first_iteration, rows, tenures, initial_price, restart):
     """Make one iteration per row of `rows` (the jobs whose swaps and chains it scores), updating
-    the walk's arrays in place; returns the best cost and the iterations since it improved.
+    in place the walk's `arrays` (job × agent cost and weight, capacity, current and best
+    assignment, load, tabu), its prices and its `tally` (best cost, iterations since it
+    improved).
 
     Each iteration scores, against the current assignment and prices: every shift; for each
     sampled job j and each job k of another agent, the swap of j and k and the chain in which j
     takes k's place and k goes to its best arrival elsewhere. A tabu move counts only when it
     reaches a feasible assignment better than the best (aspiration; not for chains)."""
+    cost, weight, capacity, current, load, best, tabu_until = arrays
+    best_cost, since_best = tally
     n, m = cost.shape
     highest_price = initial_price * 1e6  # a walk stuck infeasible must not overflow its prices
     own_cost = np.empty(n, np.int64)
@@ -329,7 +301,7 @@ def _iterate(
             price[:] = initial_price
             since_best = 0
             tabu_until[:] = 0
-    return best_cost, since_best
+    tally[0], tally[1] = best_cost, since_best
 
 
 def _initial_price(cost: np.ndarray, weight: np.ndarray) -> float:

@@ -193,20 +193,23 @@ def test_the_compiled_iteration_makes_the_best_scored_move() -> None:
         expected = best_first_move(cost, weight, capacity, agents, price)
         current = agents.astype(np.int64)
         load = np.bincount(current, weights=weight[current, np.arange(n)], minlength=m)
-        _iterate(
+        arrays = (
             np.ascontiguousarray(cost.T, dtype=np.int64),
             np.ascontiguousarray(weight.T, dtype=np.int64),
             capacity.astype(np.int64),
             current,
             load.astype(np.int64),
             current.copy(),
-            NO_ASSIGNMENT,
-            0,
-            np.full(m, price),
             np.zeros((n, m), dtype=np.int64),
+        )
+        tally = np.array([NO_ASSIGNMENT, 0], dtype=np.int64)
+        _iterate(
+            arrays,
+            np.full(m, price),
+            tally,
             0,
-            np.tile(np.arange(n, dtype=np.int64), (1, 1)),
-            np.ones(1, dtype=np.int64),
+            np.arange(n)[None, :],
+            np.ones(1, np.int64),
             price,
             10**6,
         )
