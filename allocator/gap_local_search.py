@@ -101,16 +101,17 @@ def tabu_search(
     best_cost = NO_ASSIGNMENT if np.any(load > capacity) else int(cost[current, jobs].sum())
     if m < 2 or n == 0:
         return TabuOutcome(_found(best, best_cost), 0, False)
-    # writable copies, job × agent, so the compiled loops read each job's row in order
-    cost_t = np.array(np.asarray(cost, dtype=np.int64).T, order="C")
-    weight_t = np.array(weight.T, order="C")
+    # writable copies, job × agent and agent × job, so the compiled loops read rows in order
+    cost_by_agent = np.array(cost, dtype=np.int64, order="C")
+    weight_by_agent = np.array(weight, order="C")
     capacity = np.array(capacity, dtype=np.int64)
     initial_price = _initial_price(cost, weight)
     price = np.full(m, initial_price)
     tabu_until = np.zeros((n, m), dtype=np.int64)
     low, high = (max(int(share * n), 1) for share in TENURE)
     restart = max(int(RESTART_AFTER * n), 50)
-    arrays = (cost_t, weight_t, capacity, current, load, best, tabu_until)
+    by_job = (np.ascontiguousarray(cost_by_agent.T), np.ascontiguousarray(weight_by_agent.T))
+    arrays = (*by_job, cost_by_agent, weight_by_agent, capacity, current, load, best, tabu_until)
     tally = np.array([best_cost, 0], dtype=np.int64)  # best cost, iterations since it improved
     for first in range(0, iterations, CLOCK_CHECK_EVERY):
         if deadline is not None and time.monotonic() > deadline:
@@ -123,6 +124,7 @@ def tabu_search(
 
 
 def _found(best: np.ndarray, best_cost: int) -> np.ndarray | None:
+    """The best assignment, or None while the walk has met no feasible one."""
     return None if best_cost == NO_ASSIGNMENT else best
 
 
@@ -147,22 +149,23 @@ def _move(current, load, weight, tabu_until, job, agent, until):
 
 
 @njit(
-    "void(Tuple((int64[:, ::1], int64[:, ::1], int64[::1], int64[::1], int64[::1], int64[::1],"
-    " int64[:, ::1])), float64[::1], int64[::1], int64, int64[:, ::1], int64[::1], float64, int64)",
+    "void(Tuple((int64[:, ::1], int64[:, ::1], int64[:, ::1], int64[:, ::1], int64[::1],"
+    " int64[::1], int64[::1], int64[::1], int64[:, ::1])), float64[::1], int64[::1], int64,"
+    " int64[:, ::1], int64[::1], float64, int64)",
     cache=True,
     nogil=True,
 )
 def _iterate(arrays, price, tally, first_iteration, rows, tenures, initial_price, restart):
     """Make one iteration per row of `rows` (the jobs whose swaps and chains it scores), updating
-    in place the walk's `arrays` (job × agent cost and weight, capacity, current and best
-    assignment, load, tabu), its prices and its `tally` (best cost, iterations since it
-    improved).
+    in place the walk's `arrays` (cost and weight job × agent and agent × job, capacity, current
+    assignment, load, best assignment, job × agent tabu), its prices and its `tally` (best cost,
+    iterations since it improved).
 
     Each iteration scores, against the current assignment and prices: every shift; for each
     sampled job j and each job k of another agent, the swap of j and k and the chain in which j
     takes k's place and k goes to its best arrival elsewhere. A tabu move counts only when it
     reaches a feasible assignment better than the best (aspiration; not for chains)."""
-    cost, weight, capacity, current, load, best, tabu_until = arrays
+    cost, weight, cost_by_agent, weight_by_agent, capacity, current, load, best, tabu_until = arrays
     best_cost, since_best = tally
     n, m = cost.shape
     highest_price = initial_price * 1e6  # a walk stuck infeasible must not overflow its prices
@@ -178,8 +181,6 @@ def _iterate(arrays, price, tally, first_iteration, rows, tenures, initial_price
     room = np.empty(n, np.int64)
     over_of = np.empty(n, np.int64)
     price_of = np.empty(n)
-    cost_by_agent = np.ascontiguousarray(cost.T)
-    weight_by_agent = np.ascontiguousarray(weight.T)
     for step in range(tenures.size):
         it = first_iteration + step
         total_over = 0

@@ -196,6 +196,8 @@ def test_the_compiled_iteration_makes_the_best_scored_move() -> None:
         arrays = (
             np.ascontiguousarray(cost.T, dtype=np.int64),
             np.ascontiguousarray(weight.T, dtype=np.int64),
+            cost.astype(np.int64),
+            weight.astype(np.int64),
             capacity.astype(np.int64),
             current,
             load.astype(np.int64),
