@@ -155,7 +155,7 @@ def best_first_move(
     moves: dict[str, list[tuple[float, dict[int, int]]]] = {"shift": [], "swap": [], "chain": []}
     for j in range(n):
         a = agents[j]
-        leave = cost[a, j] * -1 + price * change(a, j, None)
+        leave = -cost[a, j] + price * change(a, j, None)
         for i in set(range(m)) - {a}:
             moves["shift"].append((cost[i, j] + price * change(i, None, j) + leave, {j: i}))
         for k in range(n):
