@@ -383,8 +383,8 @@ after 10 nodes in 22 s; e401600's gave 178462 in 8 s and 17 s after 4 nodes. The
 the model's, so the wall clock stays only a guard."""
 
 BESIDE_WALK_MIN_JOBS = 900
-"""Jobs from which HiGHS works beside the tabu walk (`_beside_walk`), on the core the walk, Python
-and numpy under the GIL, leaves idle. It may run until the walk's wall guard, longer than the
+"""Jobs from which HiGHS works beside the tabu walk (`_beside_walk`), on the core the walk leaves
+idle (below, a second walk takes it). It may run until the walk's wall guard, longer than the
 walk, and so delay what follows; below 900 jobs that is the final exact solve, which proves most
 of them. Measured on types C and E at 60 s (AMD EPYC, 2026-12-05, against build b253577 the same
 morning), HiGHS beside every walk: from 900 jobs e30900 100429 (100456), e401600 178300
@@ -472,15 +472,15 @@ def solve_gap(
     Phases chosen by measurement on the public instances: an exact CP-SAT solve of the whole
     model (proves the small and loosely packed instances at once); then rounds of a tabu search
     through capacity-infeasible assignments (`allocator.gap_local_search`: it escapes the local
-    optima that exact re-solves of a few agents stall in), with HiGHS on the core it leaves idle,
-    followed by a neighbourhood search that re-solves the jobs of a few agents at a time exactly
-    (it finds far better assignments on tightly packed instances than the whole-model search
-    does); then an exact solve from the best assignment on the model reduced by the LP's
-    Lagrangian bound, or, on the largest instances, HiGHS's root node on cores of each job's
-    cheapest agents (`allocator.gap_core`). The bound is the best of the LP (GLOP) bound and
-    what CP-SAT and HiGHS prove on reduced models. Search is budgeted in deterministic work (the
-    tabu search in iterations, HiGHS in nodes), so the same seed gives the same answer on any
-    machine that finishes within the time limit.
+    optima that exact re-solves of a few agents stall in), with HiGHS or a second walk on the
+    core it leaves idle, followed by a neighbourhood search that re-solves the jobs of a few
+    agents at a time exactly (it finds far better assignments on tightly packed instances than
+    the whole-model search does); then an exact solve from the best assignment on the model
+    reduced by the LP's Lagrangian bound, or, on the largest instances, HiGHS's root node on
+    cores of each job's cheapest agents (`allocator.gap_core`). The bound is the best of the LP
+    (GLOP) bound and what CP-SAT and HiGHS prove on reduced models. Search is budgeted in
+    deterministic work (the tabu search in iterations, HiGHS in nodes), so the same seed gives
+    the same answer on any machine that finishes within the time limit.
     """
     started = time.monotonic()
     if sense not in ("min", "max"):
@@ -953,23 +953,29 @@ def _tabu_search(
     the reference machine (a count, so the walk is the same on any machine); `share` of the
     remaining wall time is only a guard. With `beside`, HiGHS works on those pairs from the
     same assignment meanwhile, on the core the walk leaves idle, until its nodes are done or
-    the same guard; its bound counts only where it `bounds` the whole problem. Returns the work
-    used."""
+    the same guard; its bound counts only where it `bounds` the whole problem. Without it, and
+    with two workers or more, a second walk with seed `seed + SEARCH_ROUNDS` takes that core:
+    walks with other seeds end far apart, so the better of two gains. Returns the work used."""
     agents, jobs = search.cost.shape
     iterations = iterations_for(agents, jobs, work)
     deadline = time.monotonic() + max(search.deadline - time.monotonic(), 0.0) * share
     start = search.best
+    model = (search.cost, search.weight, search.capacity)
     with ThreadPoolExecutor(1) as pool:
-        highs = None
+        highs = second = None
         if beside is not None:
             wall_s = max(deadline - time.monotonic(), 0.01)
-            model = (search.cost, search.weight, search.capacity, beside.allowed)
-            highs = pool.submit(solve_with_highs, *model, start, beside.nodes, wall_s)
-        outcome = tabu_search(
-            search.cost, search.weight, search.capacity, start, iterations, seed, deadline
-        )
-    search.offer(outcome.assignment)
-    search.reproducible &= not outcome.hit_wall_clock
+            highs = pool.submit(
+                solve_with_highs, *model, beside.allowed, start, beside.nodes, wall_s
+            )
+        elif search.workers >= 2:
+            walk = (start, iterations, seed + SEARCH_ROUNDS, deadline)
+            second = pool.submit(tabu_search, *model, *walk)
+        outcome = tabu_search(*model, start, iterations, seed, deadline)
+    for walked in (outcome, None if second is None else second.result()):
+        if walked is not None:
+            search.offer(walked.assignment)
+            search.reproducible &= not walked.hit_wall_clock
     if highs is not None:
         answer = highs.result()
         search.offer(answer.assignment)

@@ -1,6 +1,7 @@
-"""HiGHS beside the GAP's tabu walk: it joins only where it can gain, its assignment counts, its
-bound counts only where it holds for the whole problem, and inside solve_gap the answer is
-still the optimum, proved."""
+"""What takes the core the GAP's tabu walk leaves idle. HiGHS joins only where it can gain, its
+assignment counts, its bound counts only where it holds for the whole problem, and inside
+solve_gap the answer is still the optimum, proved. Elsewhere a second walk takes the core, and
+the better of the two walks counts."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import time
 import numpy as np
 import pytest
 from test_gap import assert_solved, brute_force
-from test_gap_local_search import packed_instance, skip_the_first_exact_solve
+from test_gap_local_search import packed_instance, skip_the_first_exact_solve, walk
 
 import allocator.gap as gap_module
 from allocator.gap import GapInstance, check_gap_assignment, gap_cost
 from allocator.gap_core import core_pairs
+from allocator.gap_local_search import iterations_for
 
 
 def search_from(instance: GapInstance, start: np.ndarray, workers: int = 2) -> gap_module._Search:
@@ -47,6 +49,27 @@ def test_highs_beside_a_walk_of_no_steps_gives_its_optimum(bounds: bool) -> None
         assert search.proved == (optimum if bounds else None)
         improved += search.value < gap_cost(instance, start)
     assert improved
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_second_walk_takes_the_idle_core_where_highs_does_not(workers: int) -> None:
+    """With two workers and no HiGHS beside it, the search ends at the better of its walk and
+    one with seed `seed + SEARCH_ROUNDS`; with one worker, at its own walk's end."""
+    rng = np.random.default_rng(8)
+    first_better = second_better = 0
+    for k in range(12):
+        instance, start = packed_instance(rng, k, m=8, n=60)
+        work, seed = 0.001, 3  # about 50 iterations: short enough for walks to end apart
+        iterations = iterations_for(instance.agents, instance.jobs, work)
+        seeds = (seed, seed + gap_module.SEARCH_ROUNDS)
+        ends = [gap_cost(instance, walk(instance, start, iterations, s).assignment) for s in seeds]
+        search = search_from(instance, start, workers)
+        gap_module._tabu_search(search, work=work, seed=seed, share=1.0)
+        assert check_gap_assignment(instance, search.best) == []
+        assert search.value == (min(ends) if workers == 2 else ends[0]), instance.name
+        second_better += ends[1] < ends[0]
+        first_better += ends[0] < ends[1]
+    assert second_better and first_better
 
 
 def test_highs_joins_the_walk_only_where_it_can_gain(monkeypatch: pytest.MonkeyPatch) -> None:
