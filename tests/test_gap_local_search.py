@@ -7,6 +7,11 @@ known; optima come from the brute force of test_gap.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from test_gap import assert_solved, brute_force
@@ -20,6 +25,8 @@ from allocator.gap_local_search import (
     iterations_for,
     tabu_search,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def packed_instance(
@@ -216,3 +223,40 @@ def test_the_compiled_iteration_makes_the_best_scored_move() -> None:
             10**6,
         )
         np.testing.assert_array_equal(current, expected)
+
+
+NO_CACHE_ANYWHERE = """
+import sys
+import numpy as np
+from numba import njit
+
+def probe():
+    return 0
+
+try:  # the setting must leave Numba nowhere to cache, or this test proves nothing
+    njit(cache=True)(probe)
+    sys.exit("numba found a cache locator")
+except RuntimeError:
+    pass
+from allocator.gap_local_search import tabu_search
+cost, weight, capacity, start = (np.array(a) for a in {arrays})
+outcome = tabu_search(cost, weight, capacity, start, 300, 4)
+print(outcome.assignment.tolist())
+"""
+
+
+def test_the_walk_runs_where_numba_can_cache_nowhere(tmp_path: Path) -> None:
+    """A read-only install whose user has no writable home leaves Numba no cache directory; it
+    then refuses `cache=True` at import. The walk compiles afresh instead, and walks the same."""
+    instance, start = packed_instance(np.random.default_rng(6), 0, 5, 30)
+    arrays = [a.tolist() for a in (instance.cost, instance.weight, instance.capacity, start)]
+    script = tmp_path / "walk_without_cache.py"
+    script.write_text(NO_CACHE_ANYWHERE.format(arrays=arrays))
+    environment = {**os.environ, "NUMBA_CACHE_LOCATOR_CLASSES": "ZipCacheLocator"}
+    environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), environment.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [sys.executable, str(script)], env=environment, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    expected = walk(instance, start, iterations=300, seed=4).assignment.tolist()
+    assert done.stdout.strip() == str(expected)
