@@ -596,15 +596,20 @@ def _search_rounds(
     `remaining` work of the solve; each phase may take its part of the remaining wall time, with
     `WALL_GUARD` to spare. The first round's neighbourhood search starts from `start` when there
     is no assignment yet (it repairs the LP rounding), and then takes the tabu search's part too.
-    HiGHS works beside each walk where it can gain (`_beside_walk`). Returns the work used."""
+    HiGHS works beside each walk where it can gain (`_beside_walk`). Where it does not, the
+    second walk of every round after the first starts afresh from the rounds' first assignment:
+    walks from the best one stall in its basin (on d20100 neither of round two's walks left it),
+    and a fresh walk samples another. Returns the work used."""
     used = 0.0
+    first = search.best
     for round_ in range(SEARCH_ROUNDS):
         seed = search.seed + round_
         tabu_work = work * TABU_SHARE / SEARCH_ROUNDS
         if search.best is not None:
             share = min(WALL_GUARD * tabu_work / max(remaining - used, 1e-9), 1.0)
             beside = _beside_walk(search, lagrangian, fits, tabu_work)
-            used += _tabu_search(search, tabu_work, seed, share, beside)
+            fresh = first if round_ else None
+            used += _tabu_search(search, tabu_work, seed, share, beside, fresh)
             if search.solved:
                 break
             tabu_work = 0.0
@@ -947,15 +952,21 @@ def _neighbourhood_search(
 
 
 def _tabu_search(
-    search: _Search, work: float, seed: int, share: float, beside: _Exact | None = None
+    search: _Search,
+    work: float,
+    seed: int,
+    share: float,
+    beside: _Exact | None = None,
+    second_start: np.ndarray | None = None,
 ) -> float:
     """Tabu search from the best assignment, for as many iterations as take `work` seconds on
     the reference machine (a count, so the walk is the same on any machine); `share` of the
     remaining wall time is only a guard. With `beside`, HiGHS works on those pairs from the
     same assignment meanwhile, on the core the walk leaves idle, until its nodes are done or
     the same guard; its bound counts only where it `bounds` the whole problem. Without it, and
-    with two workers or more, a second walk with seed `seed + SEARCH_ROUNDS` takes that core:
-    walks with other seeds end far apart, so the better of two gains. Returns the work used."""
+    with two workers or more, a second walk with seed `seed + SEARCH_ROUNDS` takes that core,
+    from `second_start` if given, else from the best: walks with other seeds end far apart, so
+    the better of two gains. Returns the work used."""
     agents, jobs = search.cost.shape
     iterations = iterations_for(agents, jobs, work)
     deadline = time.monotonic() + max(search.deadline - time.monotonic(), 0.0) * share
@@ -969,7 +980,8 @@ def _tabu_search(
                 solve_with_highs, *model, beside.allowed, start, beside.nodes, wall_s
             )
         elif search.workers >= 2:
-            walk = (start, iterations, seed + SEARCH_ROUNDS, deadline)
+            other = start if second_start is None else second_start
+            walk = (other, iterations, seed + SEARCH_ROUNDS, deadline)
             second = pool.submit(tabu_search, *model, *walk)
         outcome = tabu_search(*model, start, iterations, seed, deadline)
     for walked in (outcome, None if second is None else second.result()):

@@ -51,25 +51,56 @@ def test_highs_beside_a_walk_of_no_steps_gives_its_optimum(bounds: bool) -> None
     assert improved
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_a_second_walk_takes_the_idle_core_where_highs_does_not(workers: int) -> None:
+@pytest.mark.parametrize(("workers", "fresh"), [(1, False), (2, False), (2, True)])
+def test_a_second_walk_takes_the_idle_core_where_highs_does_not(workers: int, fresh: bool) -> None:
     """With two workers and no HiGHS beside it, the search ends at the better of its walk and
-    one with seed `seed + SEARCH_ROUNDS`; with one worker, at its own walk's end."""
+    one with seed `seed + SEARCH_ROUNDS`, from the best or, `fresh`, from the `second_start`
+    given; with one worker, at its own walk's end."""
     rng = np.random.default_rng(8)
     first_better = second_better = 0
     for k in range(12):
         instance, start = packed_instance(rng, k, m=8, n=60)
         work, seed = 0.001, 3  # about 50 iterations: short enough for walks to end apart
         iterations = iterations_for(instance.agents, instance.jobs, work)
-        seeds = (seed, seed + gap_module.SEARCH_ROUNDS)
-        ends = [gap_cost(instance, walk(instance, start, iterations, s).assignment) for s in seeds]
+        other = walk(instance, start, 64, seed=100 + k).assignment if fresh else start
+        starts_and_seeds = ((start, seed), (other, seed + gap_module.SEARCH_ROUNDS))
+        ends = [
+            gap_cost(instance, walk(instance, begin, iterations, s).assignment)
+            for begin, s in starts_and_seeds
+        ]
         search = search_from(instance, start, workers)
-        gap_module._tabu_search(search, work=work, seed=seed, share=1.0)
+        second_start = other if fresh else None
+        gap_module._tabu_search(search, work, seed, share=1.0, second_start=second_start)
         assert check_gap_assignment(instance, search.best) == []
         assert search.value == (min(ends) if workers == 2 else ends[0]), instance.name
         second_better += ends[1] < ends[0]
         first_better += ends[0] < ends[1]
     assert second_better and first_better
+
+
+def test_later_rounds_start_their_second_walk_where_the_rounds_began(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first round's second walk starts from the best; every later round's from the
+    assignment the rounds began with, though the first round has improved on it."""
+    rng = np.random.default_rng(12)
+    instance, start = packed_instance(rng, 0, m=6, n=40)
+    fits = instance.weight <= instance.capacity[:, None]
+    search = search_from(instance, start)
+    lagrangian = gap_module._lagrangian(search, fits)
+    tabu_search, calls = gap_module._tabu_search, []
+
+    def recorded(*args: object, **kwargs: object) -> float:
+        used = tabu_search(*args, **kwargs)
+        calls.append((args[-1], search.value))
+        return used
+
+    monkeypatch.setattr(gap_module, "_tabu_search", recorded)
+    gap_module._search_rounds(search, start, 0.05, 0.1, lagrangian, fits)
+    assert len(calls) == gap_module.SEARCH_ROUNDS >= 2
+    assert calls[0][0] is None
+    assert all(second_start is start for second_start, _ in calls[1:])
+    assert calls[0][1] < gap_cost(instance, start)  # the first round did improve
 
 
 def test_highs_joins_the_walk_only_where_it_can_gain(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -113,9 +144,10 @@ def test_solve_gap_with_highs_beside_every_walk_proves_the_brute_force_optimum(
         seed: int,
         share: float,
         beside: gap_module._Exact | None = None,
+        second_start: np.ndarray | None = None,
     ) -> float:
         joined.append(beside is not None)
-        return tabu_search(search, work, seed, share, beside)
+        return tabu_search(search, work, seed, share, beside, second_start)
 
     skip_the_first_exact_solve(monkeypatch)
     monkeypatch.setattr(gap_module, "HIGHS_MIN_PRUNED", 0.0)
