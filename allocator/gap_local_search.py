@@ -141,9 +141,10 @@ def _sampled(rng: np.random.Generator, n: int, count: int) -> np.ndarray:
 
 def _compiled(signature: str | None = None) -> Callable[[Callable], Callable]:
     """Numba's `njit`, releasing the GIL, its machine code cached on disk for the next process:
-    beside the module, else in the user's cache directory (or `NUMBA_CACHE_DIR`). Where none of
-    them is writable (a read-only install run by a user without a home), Numba refuses to cache
-    at import; then each process compiles afresh (about 3.5 s) rather than fail."""
+    where `NUMBA_CACHE_DIR` says, else beside the module, else in the user's cache directory.
+    Where none of them is writable (a read-only install run by a user without a home), Numba
+    refuses to cache at import; then each process compiles afresh (about 3.5 s) rather than
+    fail."""
 
     def compile_(function: Callable) -> Callable:
         try:
