@@ -225,6 +225,9 @@ def test_the_compiled_iteration_makes_the_best_scored_move() -> None:
         np.testing.assert_array_equal(current, expected)
 
 
+UNSUPPORTED = 3
+"""The script's exit status where this Numba ignores `NUMBA_CACHE_LOCATOR_CLASSES`."""
+
 NO_CACHE_ANYWHERE = """
 import sys
 import numpy as np
@@ -235,7 +238,7 @@ def probe():
 
 try:  # the setting must leave Numba nowhere to cache, or this test proves nothing
     njit(cache=True)(probe)
-    sys.exit("numba found a cache locator")
+    sys.exit({unsupported})
 except RuntimeError:
     pass
 from allocator.gap_local_search import tabu_search
@@ -251,12 +254,14 @@ def test_the_walk_runs_where_numba_can_cache_nowhere(tmp_path: Path) -> None:
     instance, start = packed_instance(np.random.default_rng(6), 0, 5, 30)
     arrays = [a.tolist() for a in (instance.cost, instance.weight, instance.capacity, start)]
     script = tmp_path / "walk_without_cache.py"
-    script.write_text(NO_CACHE_ANYWHERE.format(arrays=arrays))
+    script.write_text(NO_CACHE_ANYWHERE.format(arrays=arrays, unsupported=UNSUPPORTED))
     environment = {**os.environ, "NUMBA_CACHE_LOCATOR_CLASSES": "ZipCacheLocator"}
     environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), environment.get("PYTHONPATH", "")])
     done = subprocess.run(
         [sys.executable, str(script)], env=environment, capture_output=True, text=True
     )
+    if done.returncode == UNSUPPORTED:
+        pytest.skip("this Numba has no NUMBA_CACHE_LOCATOR_CLASSES to take its cache away")
     assert done.returncode == 0, done.stderr
     expected = walk(instance, start, iterations=300, seed=4).assignment.tolist()
     assert done.stdout.strip() == str(expected)
