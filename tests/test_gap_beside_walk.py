@@ -90,9 +90,16 @@ def test_later_rounds_start_their_second_walk_where_the_rounds_began(
     lagrangian = gap_module._lagrangian(search, fits)
     tabu_search, calls = gap_module._tabu_search, []
 
-    def recorded(*args: object, **kwargs: object) -> float:
-        used = tabu_search(*args, **kwargs)
-        calls.append((args[-1], search.value))
+    def recorded(
+        search: gap_module._Search,
+        work: float,
+        seed: int,
+        share: float,
+        beside: gap_module._Exact | None = None,
+        second_start: np.ndarray | None = None,
+    ) -> float:
+        used = tabu_search(search, work, seed, share, beside, second_start)
+        calls.append((second_start, search.value))
         return used
 
     monkeypatch.setattr(gap_module, "_tabu_search", recorded)
