@@ -23,6 +23,7 @@ from ortools.util.python.solve_interrupter import SolveInterrupter
 
 from allocator.gap_core import CORE_ROUNDS, core_pairs, solve_cores
 from allocator.gap_highs import solve_with_highs
+from allocator.gap_knapsacks import KnapsackBound, knapsack_bound
 from allocator.gap_local_search import iterations_for, tabu_search
 
 
@@ -355,12 +356,12 @@ its 1,766 nodes took 24 s of the 28 s left, ending at the best known (4782; CP-S
 clock stops it first, and the result says so."""
 
 HIGHS_MIN_PRUNED = 0.1
-"""Share of the pairs the Lagrangian bound must rule out for HiGHS to join the final exact solve,
-or to work on its model beside the tabu walk. Where it rules out almost none, the LP bound is
-weak against the gap left and branch and bound does not close it: on type D (none ruled out)
-HiGHS improved nothing in 60 s runs and only ran to the clock; on the 1600-job instances (0.05 %
-ruled out) it did not finish the root node. Measured share ruled out: c15900 76 %, c20400 66 %,
-c201600 56 %, c60900 35 %, e40400 38 %, e60900 23 %."""
+"""Share of the pairs the LP's Lagrangian bound must rule out for HiGHS to join the final exact
+solve, or to work on its model beside the tabu walk (`_highs_can_gain`). Where it rules out
+almost none, the LP bound is weak against the gap left and branch and bound does not close it:
+on type D (none ruled out) HiGHS improved nothing in 60 s runs and only ran to the clock; on the
+1600-job instances (0.05 % ruled out) it did not finish the root node. Measured share ruled out:
+c15900 76 %, c20400 66 %, c201600 56 %, c60900 35 %, e40400 38 %, e60900 23 %."""
 
 CORE_MIN_JOBS = 1000
 """Jobs from which the search rounds give up `CORE_SHARE` of the work, and the core rounds
@@ -391,6 +392,23 @@ morning), HiGHS beside every walk: from 900 jobs e30900 100429 (100456), e401600
 (178369), c801600 16292 (16298), c30900 9986 (9987), c60900 9333 (9334), but e801600 176848
 (176836) and c401600 17148 (17147); below, e40400 44578 (44638), but e10100 no longer proved,
 e20100 8451 (8436, proved) and c10400 proved at 60.0 s (47.5 s)."""
+
+KNAPSACK_SHARE = 0.05
+"""Most of the work for the knapsack Lagrangian bound after the first exact solve
+(`allocator.gap_knapsacks`); the subgradient steps stop on their own well within it below
+`CORE_MIN_JOBS` jobs. Not from there: the core rounds take the final exact solve's place, so
+nothing prunes by it, and the 1600-job instances of type E used all of it (e801600's bound rose
+from 176781 to 176817, but its walk lost the time: 176865 against 176848, 60 s, seed 0)."""
+
+EXACT_PAIRS_PER_JOB = 4.0
+"""Pairs per job the bounds leave in the final exact solve's model at or below which the search
+rounds end early, leaving their work to it: with the knapsack bound, c40400's model from the
+first round's 4246 holds 1,205 of 16,000 pairs, on which the final exact solve proves 4244 in
+19 s, where the second round found nothing (60 s, seed 0)."""
+
+CELLS_PER_WORK = 1.7e9
+"""Dynamic-programme cells the knapsack bound fills per unit of work: about 1 ns a cell on the
+reference machine (0.8-1.6 ns measured from d10100 to c801600), at `WORK_PER_SECOND`."""
 
 LP_PARAMETERS = "use_dual_simplex: true"
 """GLOP's dual simplex: 4 s rather than 12 s on the 80 × 1600 relaxation."""
@@ -470,17 +488,19 @@ def solve_gap(
     """Solve the GAP in the given sense within `time_limit_s` wall seconds.
 
     Phases chosen by measurement on the public instances: an exact CP-SAT solve of the whole
-    model (proves the small and loosely packed instances at once); then rounds of a tabu search
-    through capacity-infeasible assignments (`allocator.gap_local_search`: it escapes the local
+    model (proves the small and loosely packed instances at once); a Lagrangian bound that keeps
+    each agent's knapsack (`allocator.gap_knapsacks`); then rounds of a tabu search through
+    capacity-infeasible assignments (`allocator.gap_local_search`: it escapes the local
     optima that exact re-solves of a few agents stall in), with HiGHS or a second walk on the
     core it leaves idle, followed by a neighbourhood search that re-solves the jobs of a few
     agents at a time exactly (it finds far better assignments on tightly packed instances than
     the whole-model search does); then an exact solve from the best assignment on the model
-    reduced by the LP's Lagrangian bound, or, on the largest instances, HiGHS's root node on
+    reduced by both Lagrangian bounds, or, on the largest instances, HiGHS's root node on
     cores of each job's cheapest agents (`allocator.gap_core`). The bound is the best of the LP
-    (GLOP) bound and what CP-SAT and HiGHS prove on reduced models. Search is budgeted in
-    deterministic work (the tabu search in iterations, HiGHS in nodes), so the same seed gives
-    the same answer on any machine that finishes within the time limit.
+    (GLOP) bound, the knapsack bound and what CP-SAT and HiGHS prove on reduced models. Search
+    is budgeted in deterministic work (the tabu search in iterations, HiGHS in nodes, the
+    knapsack bound in dynamic-programme cells), so the same seed gives the same answer on any
+    machine that finishes within the time limit.
     """
     started = time.monotonic()
     if sense not in ("min", "max"):
@@ -527,16 +547,26 @@ class _Lagrangian:
     """How much giving job j to agent i raises L(v) above its minimum (inf where it cannot)."""
     rounded: np.ndarray
     """The LP's agent for each job it places whole, m (no agent) for the few it splits."""
+    job_prices: np.ndarray
+    """The LP's price of each job's row: where the knapsack bound's steps start."""
+    knapsacks: KnapsackBound | None = None
+    """The bound that keeps each agent's knapsack, once computed: stronger, and it rules out
+    more pairs."""
 
     def may_improve(self, value: int) -> np.ndarray:
-        """Pairs that can appear in an assignment cheaper than `value`; the others cannot."""
+        """Pairs that can appear in an assignment cheaper than `value` by either bound; the
+        others cannot."""
         tolerance = 1e-6 * max(1.0, abs(value))
-        return self.value + self.reduced <= value - 1 + tolerance
+        keep = self.value + self.reduced <= value - 1 + tolerance
+        if self.knapsacks is not None:
+            keep &= self.knapsacks.may_improve(value)
+        return keep
 
 
 def _run_phases(search: _Search, fits: np.ndarray, work: float) -> None:
-    """Exact solve, rounds of tabu search and neighbourhood search, then an exact solve on the
-    reduced model (from `CORE_MIN_JOBS` jobs, core rounds instead); stop once proved.
+    """Exact solve, the knapsack bound, rounds of tabu search and neighbourhood search, then an
+    exact solve on the reduced model (from `CORE_MIN_JOBS` jobs, core rounds instead); stop once
+    proved.
 
     Each phase may take a share of the remaining wall time in proportion to its work, with
     `WALL_GUARD` to spare, so a phase stops on the clock only on a much slower or busier machine.
@@ -547,6 +577,12 @@ def _run_phases(search: _Search, fits: np.ndarray, work: float) -> None:
     used = _solve_exactly(search, fits, work * EXACT_SHARE, share=WALL_GUARD * EXACT_SHARE)
     if search.solved:
         return
+    if lagrangian is not None and fits.shape[1] < CORE_MIN_JOBS:
+        budget = work * KNAPSACK_SHARE
+        lagrangian, knapsack_work = _with_knapsacks(search, lagrangian, fits, budget, work - used)
+        used += knapsack_work
+        if search.solved:
+            return
     large = lagrangian is not None and fits.shape[1] >= CORE_MIN_JOBS
     kept_for_cores = work * CORE_SHARE if large else 0.0
     start = search.best if search.best is not None or lagrangian is None else lagrangian.rounded
@@ -565,12 +601,41 @@ def _run_phases(search: _Search, fits: np.ndarray, work: float) -> None:
         return
     keep = _reduced(search, lagrangian, fits)
     rest = max(work - used, 0.0)
-    nodes = int(rest * HIGHS_NODES_PER_WORK) if _pruned(keep, fits) >= HIGHS_MIN_PRUNED else 0
+    nodes = int(rest * HIGHS_NODES_PER_WORK) if _highs_can_gain(search, lagrangian, fits) else 0
     _solve_exactly(search, keep, rest, share=1.0, nodes=nodes)
 
 
+def _with_knapsacks(
+    search: _Search, lagrangian: _Lagrangian, fits: np.ndarray, work: float, remaining: float
+) -> tuple[_Lagrangian, float]:
+    """The Lagrangian with the knapsack bound added (`work` at most, out of the `remaining`
+    work), its steps aimed at the best assignment's cost (or, with none yet, 1 % above the LP's
+    bound); the search's bound raised to it. Returns the work used."""
+    target = search.value
+    if target is None:
+        target = lagrangian.value + max(1.0, 0.01 * abs(lagrangian.value))
+    share = min(WALL_GUARD * work / max(remaining, 1e-9), 1.0)
+    deadline = time.monotonic() + max(search.deadline - time.monotonic(), 0.0) * share
+    knapsacks = knapsack_bound(
+        search.cost,
+        search.weight,
+        search.capacity,
+        fits,
+        lagrangian.job_prices,
+        target,
+        work * CELLS_PER_WORK,
+        deadline,
+    )
+    if knapsacks is None:
+        return lagrangian, 0.0
+    search.bound = max(search.bound, knapsacks.value)
+    search.reproducible &= not knapsacks.hit_wall_clock
+    tightened = dataclasses.replace(lagrangian, knapsacks=knapsacks)
+    return tightened, knapsacks.cells / CELLS_PER_WORK
+
+
 def _reduced(search: _Search, lagrangian: _Lagrangian | None, fits: np.ndarray) -> np.ndarray:
-    """The pairs that fit and, by the Lagrangian bound, may appear in an assignment better than
+    """The pairs that fit and, by the Lagrangian bounds, may appear in an assignment better than
     the best so far, and the best's own: every better assignment lies among them."""
     keep = fits.copy()
     if lagrangian is not None and search.best is not None:
@@ -579,9 +644,15 @@ def _reduced(search: _Search, lagrangian: _Lagrangian | None, fits: np.ndarray) 
     return keep
 
 
-def _pruned(keep: np.ndarray, fits: np.ndarray) -> float:
-    """Share of the pairs that fit which `keep` leaves out."""
-    return float(1 - keep.sum() / max(fits.sum(), 1))
+def _highs_can_gain(search: _Search, lagrangian: _Lagrangian | None, fits: np.ndarray) -> bool:
+    """Whether the LP's prices alone rule out `HIGHS_MIN_PRUNED` of the pairs, where HiGHS can
+    gain on the reduced model. Not the knapsack bound's: it rules out a quarter to two thirds
+    of some type D instances' pairs, and HiGHS joining there ran d05200's and d10100's final
+    exact solves to the clock with no gain (60 s, seed 0)."""
+    if lagrangian is None:
+        return False
+    by_lp = _reduced(search, dataclasses.replace(lagrangian, knapsacks=None), fits)
+    return float(1 - by_lp.sum() / max(fits.sum(), 1)) >= HIGHS_MIN_PRUNED
 
 
 def _search_rounds(
@@ -617,9 +688,18 @@ def _search_rounds(
         share = WALL_GUARD * lns_work / max(remaining - used, 1e-9)
         begin = search.best if search.best is not None else start
         used += _neighbourhood_search(search, begin, lns_work, seed, share=min(share, 1.0))
-        if search.solved:
+        if search.solved or _within_exact_reach(search, lagrangian, fits):
             break
     return used
+
+
+def _within_exact_reach(search: _Search, lagrangian: _Lagrangian | None, fits: np.ndarray) -> bool:
+    """Whether the final exact solve's model is small enough (`EXACT_PAIRS_PER_JOB`) to be
+    worth the search's remaining rounds: never where the core rounds take its place."""
+    if lagrangian is None or search.best is None or fits.shape[1] >= CORE_MIN_JOBS:
+        return False
+    pairs = _reduced(search, lagrangian, fits).sum()
+    return bool(pairs <= EXACT_PAIRS_PER_JOB * fits.shape[1])
 
 
 def _beside_walk(
@@ -637,9 +717,9 @@ def _beside_walk(
     if fits.shape[1] >= CORE_MIN_JOBS:
         core = core_pairs(lagrangian.reduced, fits, search.best, CORE_ROUNDS[0][0])
         return _Exact(core, CORE_NODES, bounds=False)
-    keep = _reduced(search, lagrangian, fits)
-    if _pruned(keep, fits) < HIGHS_MIN_PRUNED:
+    if not _highs_can_gain(search, lagrangian, fits):
         return None
+    keep = _reduced(search, lagrangian, fits)
     return _Exact(keep, int(work * HIGHS_NODES_PER_WORK), bounds=True)
 
 
@@ -698,7 +778,7 @@ def _lagrangian(search: _Search, fits: np.ndarray) -> _Lagrangian | None:
     whole = np.array([var.solution_value() for var in x]) > 1 - 1e-6
     rounded = np.full(n, m, dtype=np.int64)
     rounded[jobs[whole]] = agents[whole]
-    return _Lagrangian(value=value, reduced=priced - cheapest, rounded=rounded)
+    return _Lagrangian(value=value, reduced=priced - cheapest, rounded=rounded, job_prices=cheapest)
 
 
 def _solve_exactly(

@@ -21,11 +21,11 @@ depend on the machine.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+
+from allocator.compiled import compiled
 
 SAMPLE_JOBS = 200
 """Jobs whose swaps and chains are scored each iteration (all of them when there are at most this
@@ -139,23 +139,7 @@ def _sampled(rng: np.random.Generator, n: int, count: int) -> np.ndarray:
     return np.ascontiguousarray(np.argpartition(keys, sample - 1, axis=1)[:, :sample])
 
 
-def _compiled(signature: str | None = None) -> Callable[[Callable], Callable]:
-    """Numba's `njit`, releasing the GIL, its machine code cached on disk for the next process:
-    where `NUMBA_CACHE_DIR` says, else beside the module, else in the user's cache directory.
-    Where none of them is writable (a read-only install run by a user without a home), Numba
-    refuses to cache at import; then each process compiles afresh (about 3.5 s) rather than
-    fail."""
-
-    def compile_(function: Callable) -> Callable:
-        try:
-            return njit(signature, cache=True, nogil=True)(function)
-        except RuntimeError:  # "cannot cache function ...: no locator available"
-            return njit(signature, nogil=True)(function)
-
-    return compile_
-
-
-@_compiled()
+@compiled()
 def _move(current, load, weight, tabu_until, job, agent, until):
     """Give `job` to `agent` and forbid its return to the agent it leaves until `until`."""
     leaves = current[job]
@@ -165,7 +149,7 @@ def _move(current, load, weight, tabu_until, job, agent, until):
     tabu_until[job, leaves] = until
 
 
-@_compiled(
+@compiled(
     "void(Tuple((int64[:, ::1], int64[:, ::1], int64[:, ::1], int64[:, ::1], int64[::1],"
     " int64[::1], int64[::1], int64[::1], int64[:, ::1])), float64[::1], int64[::1], int64,"
     " int64[:, ::1], int64[::1], float64, int64)"

@@ -18,6 +18,7 @@ from test_gap import assert_solved, brute_force
 
 import allocator.gap as gap_module
 from allocator.gap import GapInstance, check_gap_assignment, gap_cost
+from allocator.gap_knapsacks import knapsack_bound
 from allocator.gap_local_search import (
     NO_ASSIGNMENT,
     TabuOutcome,
@@ -103,8 +104,10 @@ def test_budget_is_a_count_that_falls_with_instance_size() -> None:
 
 
 def skip_the_first_exact_solve(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make every solve_gap skip its first exact solve, so the later phases run even on tiny
-    instances that the first would prove at once."""
+    """Make every solve_gap skip its first exact solve, and run every search round however
+    small the final exact solve's model, so the later phases run even on tiny instances that
+    the first would prove at once."""
+    monkeypatch.setattr(gap_module, "EXACT_PAIRS_PER_JOB", 0.0)
     solve_exactly = gap_module._solve_exactly
     skipped: list[gap_module._Search] = []
 
@@ -241,16 +244,20 @@ try:  # the setting must leave Numba nowhere to cache, or this test proves nothi
     sys.exit({unsupported})
 except RuntimeError:
     pass
+from allocator.gap_knapsacks import knapsack_bound
 from allocator.gap_local_search import tabu_search
 cost, weight, capacity, start = (np.array(a) for a in {arrays})
 outcome = tabu_search(cost, weight, capacity, start, 300, 4)
 print(outcome.assignment.tolist())
+fits = weight <= capacity[:, None]
+print(knapsack_bound(cost, weight, capacity, fits, cost.min(axis=0), 1e9, 1e6, 1e12).value)
 """
 
 
 def test_the_walk_runs_where_numba_can_cache_nowhere(tmp_path: Path) -> None:
     """A read-only install whose user has no writable home leaves Numba no cache directory; it
-    then refuses `cache=True` at import. The walk compiles afresh instead, and walks the same."""
+    then refuses `cache=True` at import. The walk and the knapsack bound compile afresh
+    instead, and give the same answers."""
     instance, start = packed_instance(np.random.default_rng(6), 0, 5, 30)
     arrays = [a.tolist() for a in (instance.cost, instance.weight, instance.capacity, start)]
     script = tmp_path / "walk_without_cache.py"
@@ -264,4 +271,9 @@ def test_the_walk_runs_where_numba_can_cache_nowhere(tmp_path: Path) -> None:
         pytest.skip("this Numba has no NUMBA_CACHE_LOCATOR_CLASSES to take its cache away")
     assert done.returncode == 0, done.stderr
     expected = walk(instance, start, iterations=300, seed=4).assignment.tolist()
-    assert done.stdout.strip() == str(expected)
+    fits = instance.weight <= instance.capacity[:, None]
+    prices = instance.cost.min(axis=0)
+    bound = knapsack_bound(
+        instance.cost, instance.weight, instance.capacity, fits, prices, 1e9, 1e6, 1e12
+    )
+    assert done.stdout.splitlines() == [str(expected), str(bound.value)]
