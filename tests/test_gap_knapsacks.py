@@ -8,11 +8,11 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-import time
 
 import numpy as np
 import pytest
 from test_gap import brute_force, random_instance
+from test_gap_beside_walk import search_from
 from test_gap_local_search import packed_instance
 
 import allocator.gap as gap_module
@@ -56,15 +56,8 @@ def best_knapsack(instance: GapInstance, agent: int, prices: np.ndarray, forced:
 
 
 def lp_of(instance: GapInstance) -> gap_module._Lagrangian:
-    search = gap_module._Search(
-        cost=instance.cost,
-        weight=instance.weight,
-        capacity=instance.capacity,
-        seed=0,
-        workers=1,
-        deadline=time.monotonic() + 30,
-    )
-    return gap_module._lagrangian(search, instance.weight <= instance.capacity[:, None])
+    fits = instance.weight <= instance.capacity[:, None]
+    return gap_module._lagrangian(search_from(instance, None, workers=1), fits)
 
 
 def test_at_given_prices_the_bound_and_penalties_are_those_of_exact_knapsacks() -> None:
@@ -137,16 +130,8 @@ def test_the_search_takes_the_knapsack_bound_and_prunes_by_both() -> None:
         instance, start = packed_instance(rng, k, 4, 9)
         fits = instance.weight <= instance.capacity[:, None]
         lp = lp_of(instance)
-        search = gap_module._Search(
-            cost=instance.cost,
-            weight=instance.weight,
-            capacity=instance.capacity,
-            seed=0,
-            workers=1,
-            deadline=time.monotonic() + 30,
-            best=start,
-            bound=lp.value,
-        )
+        search = search_from(instance, start, workers=1)
+        search.bound = lp.value
         tightened, work = gap_module._with_knapsacks(search, lp, fits, work=1.0, remaining=5.0)
         assert isinstance(tightened.knapsacks, KnapsackBound)
         assert tightened.knapsacks.value >= lp.value - 1e-6
@@ -167,15 +152,7 @@ def searched_packed(
     if optimal:
         start = gap_module.solve_gap(instance, "min", time_limit_s=5).assignment
     fits = instance.weight <= instance.capacity[:, None]
-    search = gap_module._Search(
-        cost=instance.cost,
-        weight=instance.weight,
-        capacity=instance.capacity,
-        seed=0,
-        workers=2,
-        deadline=time.monotonic() + 30,
-        best=start,
-    )
+    search = search_from(instance, start)
     lagrangian, _ = gap_module._with_knapsacks(search, lp_of(instance), fits, 1.0, 5.0)
     return search, lagrangian
 
