@@ -398,7 +398,8 @@ KNAPSACK_SHARE = 0.05
 (`allocator.gap_knapsacks`); the subgradient steps stop on their own well within it below
 `CORE_MIN_JOBS` jobs. Not from there: the core rounds take the final exact solve's place, so
 nothing prunes by it, and the 1600-job instances of type E used all of it (e801600's bound rose
-from 176781 to 176817, but its walk lost the time: 176865 against 176848, 60 s, seed 0)."""
+from 176781 to 176817, and the solve ended at 176865 against 176848 without it; one 60 s run,
+seed 0)."""
 
 EXACT_PAIRS_PER_JOB = 4.0
 """Pairs per job the bounds leave in the final exact solve's model at or below which the search
