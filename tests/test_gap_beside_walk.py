@@ -6,6 +6,7 @@ the better of the two walks counts."""
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -28,6 +29,35 @@ def search_from(instance: GapInstance, start: np.ndarray, workers: int = 2) -> g
         deadline=time.monotonic() + 30,
         best=start,
     )
+
+
+class Walk(NamedTuple):
+    """One tabu search the solver made: what worked beside it, where its second walk started,
+    and the best value after it."""
+
+    beside: gap_module._Exact | None
+    second_start: np.ndarray | None
+    value_after: int | None
+
+
+def spied_walks(monkeypatch: pytest.MonkeyPatch) -> list[Walk]:
+    """Every tabu search the solver makes from now on, recorded as it ends."""
+    tabu_search, walks = gap_module._tabu_search, []
+
+    def recorded(
+        search: gap_module._Search,
+        work: float,
+        seed: int,
+        share: float,
+        beside: gap_module._Exact | None = None,
+        second_start: np.ndarray | None = None,
+    ) -> float:
+        used = tabu_search(search, work, seed, share, beside, second_start)
+        walks.append(Walk(beside, second_start, search.value))
+        return used
+
+    monkeypatch.setattr(gap_module, "_tabu_search", recorded)
+    return walks
 
 
 @pytest.mark.parametrize("bounds", [False, True])
@@ -88,26 +118,12 @@ def test_later_rounds_start_their_second_walk_where_the_rounds_began(
     fits = instance.weight <= instance.capacity[:, None]
     search = search_from(instance, start)
     lagrangian = gap_module._lagrangian(search, fits)
-    tabu_search, calls = gap_module._tabu_search, []
-
-    def recorded(
-        search: gap_module._Search,
-        work: float,
-        seed: int,
-        share: float,
-        beside: gap_module._Exact | None = None,
-        second_start: np.ndarray | None = None,
-    ) -> float:
-        used = tabu_search(search, work, seed, share, beside, second_start)
-        calls.append((second_start, search.value))
-        return used
-
-    monkeypatch.setattr(gap_module, "_tabu_search", recorded)
+    walks = spied_walks(monkeypatch)
     gap_module._search_rounds(search, start, 0.05, 0.1, lagrangian, fits)
-    assert len(calls) == gap_module.SEARCH_ROUNDS >= 2
-    assert calls[0][0] is None
-    assert all(second_start is start for second_start, _ in calls[1:])
-    assert calls[0][1] < gap_cost(instance, start)  # the first round did improve
+    assert len(walks) == gap_module.SEARCH_ROUNDS >= 2
+    assert walks[0].second_start is None
+    assert all(walk.second_start is start for walk in walks[1:])
+    assert walks[0].value_after < gap_cost(instance, start)  # the first round did improve
 
 
 def test_highs_joins_the_walk_only_where_it_can_gain(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -143,25 +159,12 @@ def test_highs_joins_the_walk_only_where_it_can_gain(monkeypatch: pytest.MonkeyP
 def test_solve_gap_with_highs_beside_every_walk_proves_the_brute_force_optimum(
     sense: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tabu_search, joined = gap_module._tabu_search, []
-
-    def counted(
-        search: gap_module._Search,
-        work: float,
-        seed: int,
-        share: float,
-        beside: gap_module._Exact | None = None,
-        second_start: np.ndarray | None = None,
-    ) -> float:
-        joined.append(beside is not None)
-        return tabu_search(search, work, seed, share, beside, second_start)
-
     skip_the_first_exact_solve(monkeypatch)
     monkeypatch.setattr(gap_module, "HIGHS_MIN_PRUNED", 0.0)
     monkeypatch.setattr(gap_module, "BESIDE_WALK_MIN_JOBS", 1)
-    monkeypatch.setattr(gap_module, "_tabu_search", counted)
+    walks = spied_walks(monkeypatch)
     rng = np.random.default_rng(57)
     for k in range(10):
         instance, _ = packed_instance(rng, k, 3, 6)
         assert_solved(instance, sense, brute_force(instance, sense))
-    assert any(joined)
+    assert any(walk.beside is not None for walk in walks)
