@@ -23,7 +23,7 @@ from ortools.util.python.solve_interrupter import SolveInterrupter
 
 from allocator.gap_core import CORE_ROUNDS, core_pairs, solve_cores
 from allocator.gap_highs import solve_with_highs
-from allocator.gap_knapsacks import KnapsackBound, knapsack_bound
+from allocator.gap_knapsacks import KnapsackBound, knapsack_bound, may_improve
 from allocator.gap_local_search import iterations_for, tabu_search
 
 
@@ -395,8 +395,9 @@ e20100 8451 (8436, proved) and c10400 proved at 60.0 s (47.5 s)."""
 
 KNAPSACK_SHARE = 0.05
 """Most of the work for the knapsack Lagrangian bound after the first exact solve
-(`allocator.gap_knapsacks`); the subgradient steps stop on their own well within it below
-`CORE_MIN_JOBS` jobs. Not from there: the core rounds take the final exact solve's place, so
+(`allocator.gap_knapsacks`); below `CORE_MIN_JOBS` jobs the subgradient steps of most instances
+stop on their own within it (about 3.1 × 10⁹ cells at 60 s), e30900's, 3.8 × 10⁹ unbudgeted, on
+it. Not from there: the core rounds take the final exact solve's place, so
 nothing prunes by it, and the 1600-job instances of type E used all of it (e801600's bound rose
 from 176781 to 176817, and the solve ended at 176865 against 176848 without it; one 60 s run,
 seed 0)."""
@@ -405,11 +406,12 @@ EXACT_PAIRS_PER_JOB = 4.0
 """Pairs per job the bounds leave in the final exact solve's model at or below which the search
 rounds end early, leaving their work to it: with the knapsack bound, c40400's model from the
 first round's 4246 holds 1,205 of 16,000 pairs, on which the final exact solve proves 4244 in
-19 s, where the second round found nothing (60 s, seed 0)."""
+19.5 s, where the second round found nothing (60 s, seed 0)."""
 
 CELLS_PER_WORK = 1.7e9
 """Dynamic-programme cells the knapsack bound fills per unit of work: about 1 ns a cell on the
-reference machine (0.8-1.6 ns measured from d10100 to c801600), at `WORK_PER_SECOND`."""
+reference machine (0.8-1.6 ns measured on ten instances, d10100 to c801600), at
+`WORK_PER_SECOND`."""
 
 LP_PARAMETERS = "use_dual_simplex: true"
 """GLOP's dual simplex: 4 s rather than 12 s on the 80 × 1600 relaxation."""
@@ -557,8 +559,7 @@ class _Lagrangian:
     def may_improve(self, value: int) -> np.ndarray:
         """Pairs that can appear in an assignment cheaper than `value` by either bound; the
         others cannot."""
-        tolerance = 1e-6 * max(1.0, abs(value))
-        keep = self.value + self.reduced <= value - 1 + tolerance
+        keep = may_improve(self.value, self.reduced, value)
         if self.knapsacks is not None:
             keep &= self.knapsacks.may_improve(value)
         return keep
@@ -578,13 +579,13 @@ def _run_phases(search: _Search, fits: np.ndarray, work: float) -> None:
     used = _solve_exactly(search, fits, work * EXACT_SHARE, share=WALL_GUARD * EXACT_SHARE)
     if search.solved:
         return
-    if lagrangian is not None and fits.shape[1] < CORE_MIN_JOBS:
+    large = lagrangian is not None and fits.shape[1] >= CORE_MIN_JOBS
+    if lagrangian is not None and not large:
         budget = work * KNAPSACK_SHARE
         lagrangian, knapsack_work = _with_knapsacks(search, lagrangian, fits, budget, work - used)
         used += knapsack_work
         if search.solved:
             return
-    large = lagrangian is not None and fits.shape[1] >= CORE_MIN_JOBS
     kept_for_cores = work * CORE_SHARE if large else 0.0
     start = search.best if search.best is not None or lagrangian is None else lagrangian.rounded
     if start is not None:

@@ -63,8 +63,14 @@ class KnapsackBound:
 
     def may_improve(self, value: int) -> np.ndarray:
         """Pairs that can appear in an assignment cheaper than `value`; the others cannot."""
-        tolerance = 1e-6 * max(1.0, abs(value))
-        return self.value + self.penalty <= value - 1 + tolerance
+        return may_improve(self.value, self.penalty, value)
+
+
+def may_improve(bound: float, penalty: np.ndarray, value: int) -> np.ndarray:
+    """Pairs whose penalty, added to a Lagrangian `bound`, leaves room for an assignment cheaper
+    than `value` (costs are integers; the tolerance absorbs the prices' rounding)."""
+    tolerance = 1e-6 * max(1.0, abs(value))
+    return bound + penalty <= value - 1 + tolerance
 
 
 def knapsack_bound(
@@ -129,7 +135,7 @@ def _knapsacks(cost, weight, capacity, fits, prices, take):
     for i in range(m):
         widest = max(widest, capacity[i])
     best = np.empty(widest + 1)
-    chose = np.zeros((n, widest + 1), dtype=np.bool_)
+    chose = np.empty((n, widest + 1), dtype=np.bool_)  # each row cleared before it is used
     items = np.empty(n, dtype=np.int64)
     total = prices.sum()
     filled = 0.0
