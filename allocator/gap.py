@@ -667,22 +667,32 @@ def _search_rounds(
 ) -> float:
     """`SEARCH_ROUNDS` rounds of tabu search and neighbourhood search sharing `work`, out of the
     `remaining` work of the solve; each phase may take its part of the remaining wall time, with
-    `WALL_GUARD` to spare. The first round's neighbourhood search starts from `start` when there
-    is no assignment yet (it repairs the LP rounding), and then takes the tabu search's part too.
-    HiGHS works beside each walk where it can gain (`_beside_walk`). Where it does not, the
-    second walk of every round after the first starts afresh from the rounds' first assignment:
-    walks from the best one stall in its basin (on d20100 neither of round two's walks left it),
-    and a fresh walk samples another. Returns the work used."""
+    `WALL_GUARD` to spare. HiGHS works beside each walk where it can gain (`_beside_walk`).
+    Where it does not, the second walk of every round after the first starts afresh from the
+    rounds' first assignment: walks from the best one stall in its basin (on d20100 neither of
+    round two's walks left it), and a fresh walk samples another.
+
+    With no assignment yet, `start` is the LP's rounding, which leaves its split jobs unplaced,
+    and the first round's walks start from it: they cross infeasible assignments anyway. On
+    e60900 (60 s, seed 0) the walk reached 100432 in 5.8 s, where the neighbourhood search's
+    repair of the rounding had reached 101502 in 12 s, and the solve ended at 100334, not
+    100444. Not from `CORE_MIN_JOBS` jobs, where a walk gets a few hundred iterations: there
+    the first round's neighbourhood search repairs the rounding, with the walk's part of the
+    work too (walks from the rounding ended c801600 at 16300, not 16292, and c401600, e401600
+    and e801600 one or two worse). Returns the work used."""
     used = 0.0
     first = search.best
     for round_ in range(SEARCH_ROUNDS):
         seed = search.seed + round_
         tabu_work = work * TABU_SHARE / SEARCH_ROUNDS
-        if search.best is not None:
+        walks_from = search.best
+        if walks_from is None and fits.shape[1] < CORE_MIN_JOBS:
+            walks_from = start
+        if walks_from is not None:
             share = min(WALL_GUARD * tabu_work / max(remaining - used, 1e-9), 1.0)
             beside = _beside_walk(search, lagrangian, fits, tabu_work)
             fresh = first if round_ else None
-            used += _tabu_search(search, tabu_work, seed, share, beside, fresh)
+            used += _tabu_search(search, walks_from, tabu_work, seed, share, beside, fresh)
             if search.solved:
                 break
             tabu_work = 0.0
@@ -1035,24 +1045,24 @@ def _neighbourhood_search(
 
 def _tabu_search(
     search: _Search,
+    start: np.ndarray,
     work: float,
     seed: int,
     share: float,
     beside: _Exact | None = None,
     second_start: np.ndarray | None = None,
 ) -> float:
-    """Tabu search from the best assignment, for as many iterations as take `work` seconds on
-    the reference machine (a count, so the walk is the same on any machine); `share` of the
-    remaining wall time is only a guard. With `beside`, HiGHS works on those pairs from the
-    same assignment meanwhile, on the core the walk leaves idle, until its nodes are done or
-    the same guard; its bound counts only where it `bounds` the whole problem. Without it, and
-    with two workers or more, a second walk with seed `seed + SEARCH_ROUNDS` takes that core,
-    from `second_start` if given, else from the best: walks with other seeds end far apart, so
-    the better of two gains. Returns the work used."""
+    """Tabu search from `start` (the best assignment, or the LP's rounding before there is one),
+    for as many iterations as take `work` seconds on the reference machine (a count, so the walk
+    is the same on any machine); `share` of the remaining wall time is only a guard. With
+    `beside`, HiGHS works on those pairs from the same assignment meanwhile, on the core the walk
+    leaves idle, until its nodes are done or the same guard; its bound counts only where it
+    `bounds` the whole problem. Without it, and with two workers or more, a second walk with seed
+    `seed + SEARCH_ROUNDS` takes that core, from `second_start` if given, else from `start`: walks
+    with other seeds end far apart, so the better of two gains. Returns the work used."""
     agents, jobs = search.cost.shape
     iterations = iterations_for(agents, jobs, work)
     deadline = time.monotonic() + max(search.deadline - time.monotonic(), 0.0) * share
-    start = search.best
     model = (search.cost, search.weight, search.capacity)
     with ThreadPoolExecutor(1) as pool:
         highs = second = None

@@ -19,7 +19,9 @@ from allocator.gap_core import core_pairs
 from allocator.gap_local_search import iterations_for
 
 
-def search_from(instance: GapInstance, start: np.ndarray, workers: int = 2) -> gap_module._Search:
+def search_from(
+    instance: GapInstance, start: np.ndarray | None, workers: int = 2
+) -> gap_module._Search:
     return gap_module._Search(
         cost=instance.cost,
         weight=instance.weight,
@@ -32,9 +34,10 @@ def search_from(instance: GapInstance, start: np.ndarray, workers: int = 2) -> g
 
 
 class Walk(NamedTuple):
-    """One tabu search the solver made: what worked beside it, where its second walk started,
-    and the best value after it."""
+    """One tabu search the solver made: where it started, what worked beside it, where its
+    second walk started, and the best value after it."""
 
+    start: np.ndarray
     beside: gap_module._Exact | None
     second_start: np.ndarray | None
     value_after: int | None
@@ -46,14 +49,15 @@ def spied_walks(monkeypatch: pytest.MonkeyPatch) -> list[Walk]:
 
     def recorded(
         search: gap_module._Search,
+        start: np.ndarray,
         work: float,
         seed: int,
         share: float,
         beside: gap_module._Exact | None = None,
         second_start: np.ndarray | None = None,
     ) -> float:
-        used = tabu_search(search, work, seed, share, beside, second_start)
-        walks.append(Walk(beside, second_start, search.value))
+        used = tabu_search(search, start, work, seed, share, beside, second_start)
+        walks.append(Walk(start, beside, second_start, search.value))
         return used
 
     monkeypatch.setattr(gap_module, "_tabu_search", recorded)
@@ -72,7 +76,7 @@ def test_highs_beside_a_walk_of_no_steps_gives_its_optimum(bounds: bool) -> None
         fits = instance.weight <= instance.capacity[:, None]
         search = search_from(instance, start)
         beside = gap_module._Exact(fits, nodes=10_000, bounds=bounds)
-        gap_module._tabu_search(search, work=0.0, seed=0, share=1.0, beside=beside)
+        gap_module._tabu_search(search, start, work=0.0, seed=0, share=1.0, beside=beside)
         optimum = brute_force(instance, "min")
         assert check_gap_assignment(instance, search.best) == []
         assert search.value == optimum
@@ -100,7 +104,7 @@ def test_a_second_walk_takes_the_idle_core_where_highs_does_not(workers: int, fr
         ]
         search = search_from(instance, start, workers)
         second_start = other if fresh else None
-        gap_module._tabu_search(search, work, seed, share=1.0, second_start=second_start)
+        gap_module._tabu_search(search, start, work, seed, share=1.0, second_start=second_start)
         assert check_gap_assignment(instance, search.best) == []
         assert search.value == (min(ends) if workers == 2 else ends[0]), instance.name
         second_better += ends[1] < ends[0]
@@ -124,6 +128,36 @@ def test_later_rounds_start_their_second_walk_where_the_rounds_began(
     assert walks[0].second_start is None
     assert all(walk.second_start is start for walk in walks[1:])
     assert walks[0].value_after < gap_cost(instance, start)  # the first round did improve
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_with_no_assignment_yet_the_first_walks_start_from_the_lps_rounding(
+    monkeypatch: pytest.MonkeyPatch, large: bool
+) -> None:
+    """Before any assignment, round one's walk starts from the LP's rounding, which leaves split
+    jobs unplaced, and repairs it; from `CORE_MIN_JOBS` jobs no walk runs in round one, and
+    round two's walks start from the assignment the neighbourhood search made of the rounding."""
+    if large:
+        monkeypatch.setattr(gap_module, "CORE_MIN_JOBS", 40)
+    rng = np.random.default_rng(12)
+    spied, repaired = spied_walks(monkeypatch), 0
+    for k in range(4):
+        instance, _ = packed_instance(rng, k, m=6, n=40)
+        fits = instance.weight <= instance.capacity[:, None]
+        search = search_from(instance, None)
+        lagrangian = gap_module._lagrangian(search, fits)
+        rounding, earlier = lagrangian.rounded, len(spied)
+        gap_module._search_rounds(search, rounding, 0.05, 0.1, lagrangian, fits)
+        walks = spied[earlier:]
+        assert check_gap_assignment(instance, search.best) == []
+        if large:
+            assert len(walks) == gap_module.SEARCH_ROUNDS - 1
+            assert all(walk.start is not rounding for walk in walks)
+        else:
+            assert len(walks) == gap_module.SEARCH_ROUNDS
+            assert walks[0].start is rounding and walks[0].value_after is not None
+        repaired += bool((rounding == instance.agents).any())
+    assert repaired  # some rounding did leave jobs unplaced
 
 
 def test_highs_joins_the_walk_only_where_it_can_gain(monkeypatch: pytest.MonkeyPatch) -> None:
