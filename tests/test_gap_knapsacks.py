@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -85,12 +86,19 @@ def test_steps_from_the_lp_prices_close_the_hand_made_gap() -> None:
     assert brute_force(TWO_HEAVY_TWO_LIGHT, "min") == 8
 
 
+def packed_with_lps(
+    seed: int, count: int, jobs: int
+) -> Iterator[tuple[GapInstance, np.ndarray, gap_module._Lagrangian]]:
+    """`count` packed instances of 3 agents and `jobs` jobs, each with its start and its LP."""
+    rng = np.random.default_rng(seed)
+    for k in range(count):
+        instance, start = packed_instance(rng, k, 3, jobs)
+        yield instance, start, lp_of(instance)
+
+
 def test_the_bound_lies_between_the_lp_and_the_optimum() -> None:
-    rng = np.random.default_rng(12)
     stronger = 0
-    for k in range(15):
-        instance, start = packed_instance(rng, k, 3, 7)
-        lp = lp_of(instance)
+    for instance, start, lp in packed_with_lps(seed=12, count=15, jobs=7):
         target = float((instance.cost[start, np.arange(instance.jobs)]).sum())
         bound = bound_of(instance, lp.job_prices, target, PLENTY)
         optimum = brute_force(instance, "min")
@@ -100,11 +108,8 @@ def test_the_bound_lies_between_the_lp_and_the_optimum() -> None:
 
 
 def test_pruning_keeps_every_assignment_that_reaches_the_target() -> None:
-    rng = np.random.default_rng(21)
     pruned = 0
-    for k in range(12):
-        instance, _ = packed_instance(rng, k, 3, 6)
-        lp = lp_of(instance)
+    for instance, _, lp in packed_with_lps(seed=21, count=12, jobs=6):
         optimum = brute_force(instance, "min")
         target = optimum + 4
         keep = bound_of(instance, lp.job_prices, target, PLENTY).may_improve(target)
