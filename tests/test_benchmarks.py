@@ -12,9 +12,11 @@ from unittest import mock
 
 import pandas as pd
 import pytest
+from builders import package, provider, scenario
 from test_property import pair_table
 
 from allocator.allocate import allocate
+from allocator.goals import PairTable
 from allocator.io.scenario_files import load_scenario
 from allocator.lp_bound import LpRelaxation
 from allocator.policy import Goal
@@ -131,12 +133,12 @@ def test_the_plain_cpsat_baseline_keeps_every_hard_rule(benchmarks, tiny_county:
     bury = load_scenario(REPO_ROOT / "data" / "examples" / "bury")
     policy = bury.policy.model_copy(update={"rotations": ()})
     no_rotations = bury.model_copy(update={"policy": policy})
-    for scenario in (load_scenario(tiny_county), no_rotations):
-        outcome = plain_cpsat.solve_plain(scenario, TIME_LIMIT_S)
+    for book in (load_scenario(tiny_county), no_rotations):
+        outcome = plain_cpsat.solve_plain(book, TIME_LIMIT_S)
         assert outcome.status in ("OPTIMAL", "FEASIBLE")
         assert outcome.assignment, "places something"
-        assert check_allocation(scenario, outcome.assignment) == []
-        placed = sum(scenario.package_by_id[k].carer_minutes_per_week for k in outcome.assignment)
+        assert check_allocation(book, outcome.assignment) == []
+        placed = sum(book.package_by_id[k].carer_minutes_per_week for k in outcome.assignment)
         assert placed == outcome.objective_minutes <= outcome.bound_minutes
 
 
@@ -172,3 +174,25 @@ def test_the_mip_reference_reads_a_minimised_level_in_its_own_sense(benchmarks) 
     assert row["ours_below_mip_pct"] == round(100 * (ours - value) / value, 3)
     assert row["mip_gap_pct"] == round(100 * (value - bound) / value, 3)
     assert row["lp_over_mip_bound_pct"] == round(100 * (bound - lp) / bound, 3)
+
+
+def test_book_parts_are_the_providers_a_chain_of_eligible_pairs_links(benchmarks) -> None:
+    """Two zones served apart are two parts, and a package no provider may take is in neither;
+    one provider serving both zones joins them, and gives that package a provider."""
+    book_parts = importlib.import_module("benchmarks.book_parts")  # on the fixture's path
+    packages = [
+        package("n1"),
+        package("n2"),
+        package("s1", zone="South"),
+        package("x", excluded=["A"]),
+    ]
+    apart = [provider("A"), provider("B", zones=["South"])]
+    joined = [*apart, provider("C", zones=["North", "South"])]
+    split, whole = (
+        book_parts.book_parts(name, PairTable.of_scenario(scenario(providers, packages)))
+        for name, providers in (("apart", apart), ("joined", joined))
+    )
+    assert (split.parts, split.largest_packages, split.largest_providers) == (2, 2, 1)
+    assert (split.packages, split.providers, split.no_provider) == (4, 2, 1)
+    assert (whole.parts, whole.largest_packages, whole.largest_providers) == (1, 4, 3)
+    assert whole.no_provider == 0
