@@ -46,6 +46,13 @@ def peak_utilisation(pairs: PairTable, chosen: np.ndarray) -> int:
     return int(per_mille(load[with_capacity], capacity[with_capacity]).max(initial=0))
 
 
+def goal_value(pairs: PairTable, goal: Goal, chosen: np.ndarray) -> int:
+    """The goal's value for a choice of pairs, computed without the solver."""
+    if goal is Goal.FAIRNESS:
+        return peak_utilisation(pairs, chosen)
+    return int(pairs.coefficients(goal)[chosen].sum())
+
+
 @dataclass(frozen=True)
 class PairTable:
     """The eligible pairs with every per-pair quantity the model, explanations and reports use."""

@@ -68,7 +68,7 @@ class Repacking(Reassignment):
     def set_aside(self, uncounted: np.ndarray) -> np.ndarray:
         """Take out of the plan the placed pairs of `uncounted` that are not frozen (see
         `Reassignment`), and return them: packages no level counts so far, set aside so that
-        their room is free to trade with (see `LexicographicModel._traded`)."""
+        their room is free to trade with (see `Rounding.traded`)."""
         aside = np.flatnonzero(self.chosen & uncounted & ~self.frozen)
         for a in aside:
             self._remove(int(a))
@@ -151,7 +151,7 @@ class Repacking(Reassignment):
         and under the provider's weekly cap and its lots' caps (`Room.uses`): counting bands
         alone, the Rotherham example's rounding left out a person in care whose provider had
         room in every band but was 2,055 minutes short under its weekly cap, and no repair
-        could place them. Without `caps` (on a sifted book: see `LexicographicModel._traded`),
+        could place them. Without `caps` (on a sifted book: see `Rounding.traded`),
         bands alone."""
         pairs = self.pairs
         k, p = int(pairs.package[r]), int(pairs.provider[r])

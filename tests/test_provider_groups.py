@@ -12,6 +12,7 @@ from allocator import solve
 from allocator.goals import PairTable
 from allocator.policy import Goal
 from allocator.provider_groups import ProviderGroups
+from allocator.rounding import Rounding
 from allocator.solve import LexicographicModel, SolveParams
 from allocator.validate import check_allocation
 
@@ -224,7 +225,7 @@ def searches_spied(monkeypatch) -> list:
     each CP-SAT search (`_solve_level`) adds what it searched (None: the whole model)."""
     unchanged = lambda self, goal, chosen, *rest: (chosen, False)  # noqa: E731
     monkeypatch.setattr(LexicographicModel, "_reassigned", unchanged)
-    monkeypatch.setattr(LexicographicModel, "_better_of", unchanged)
+    monkeypatch.setattr(Rounding, "better_of", unchanged)
     monkeypatch.setattr(
         LexicographicModel, "_rins_from_best_rounding", lambda self, *a: (a[-2], 0.0, False)
     )

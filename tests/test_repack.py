@@ -101,14 +101,14 @@ def test_the_urgent_levels_trades_set_aside_what_no_level_counts_and_put_it_back
     model._hold(Goal.EXISTING_CARE, 1)
     plan = plan_of(book, pairs, {"J": "A", "N": "B"})
 
-    urgent, _ = model._traded(Goal.URGENT_HOURS, plan, tries=1_000, deadline=math.inf)
-    hours, _ = model._traded(Goal.HOURS_PLACED, plan, tries=1_000, deadline=math.inf)
+    urgent, _ = model._plans.traded(Goal.URGENT_HOURS, plan, tries=1_000, deadline=math.inf)
+    hours, _ = model._plans.traded(Goal.HOURS_PLACED, plan, tries=1_000, deadline=math.inf)
 
     assert placements(book, pairs, urgent) == {"J": "B", "U": "A", "N": "C"}
     assert check_allocation(book, placements(book, pairs, urgent)) == []
     assert placements(book, pairs, hours) == {"J": "A", "N": "B"}
     model._hold(Goal.COST, int(model.evaluate(Goal.COST, plan)))
-    assert not model._uncounted(Goal.URGENT_HOURS).any()
+    assert not model._plans.uncounted(Goal.URGENT_HOURS).any()
 
 
 def test_a_weekly_cap_not_a_band_is_the_room_a_trade_frees():

@@ -6,6 +6,7 @@ from test_property import pair_table
 from test_reassign import placements, plan_of
 
 from allocator.policy import Goal
+from allocator.rounding import Rounding
 from allocator.solve import Budget, LexicographicModel, SolveParams
 
 
@@ -44,13 +45,13 @@ def test_whole_packages_first_drop_the_held_urgent_package_and_held_first_keeps_
     none = np.zeros(len(row), dtype=bool)
 
     x = relaxed(row)
-    whole_first = model._rounded(x, none, model._rounding_order(x))
-    held_first = model._rounded(x, none, model._rounding_order(x, held_first=True))
+    whole_first = model._plans.rounded(x, none, model._plans.rounding_order(x))
+    held_first = model._plans.rounded(x, none, model._plans.rounding_order(x, held_first=True))
 
     assert placed(whole_first, row) == {"N", "M"}  # U no longer fits beside N
-    assert model._breaks_held(whole_first)
+    assert model._plans.breaks_held(whole_first)
     assert placed(held_first, row) == {"U", "M"}  # N no longer fits beside U
-    assert not model._breaks_held(held_first)
+    assert not model._plans.breaks_held(held_first)
 
 
 def test_rounding_out_of_time_still_returns_a_plan_that_keeps_the_held_level() -> None:
@@ -58,7 +59,7 @@ def test_rounding_out_of_time_still_returns_a_plan_that_keeps_the_held_level() -
     plan = np.zeros(len(row), dtype=bool)
     plan[row["U"]] = True  # the urgent level's plan: U alone
 
-    rounded, cut_short = model._better_of(
+    rounded, cut_short = model._plans.better_of(
         Goal.HOURS_PLACED, plan, relaxed(row), wall_s=0.0, tries=2_000
     )
 
@@ -86,13 +87,13 @@ def test_a_dropped_urgent_package_promoted_goes_where_the_relaxation_has_most_of
     x = 0.75 * plan_of(book, pairs, {"U": "A"}) + 0.25 * plan_of(book, pairs, {"U": "B"})
     x += plan_of(book, pairs, {"W": "A", "V": "B"})
     plan = plan_of(book, pairs, {"U": "B"})
-    counted, order = model._counted_by_held(plan), model._rounding_order(x)
+    counted, order = model._plans.counted_by_held(plan), model._plans.rounding_order(x)
 
-    first = model._rounded(x, np.zeros(len(pairs), dtype=bool), order)
-    anchored, _ = model._kept_rounding(x, first, counted, order, False, stop_at=float("inf"))
-    promoted, _ = model._kept_rounding(x, first, counted, order, True, stop_at=float("inf"))
+    first = model._plans.rounded(x, np.zeros(len(pairs), dtype=bool), order)
+    anchored, _ = model._plans.kept_rounding(x, first, counted, order, False, stop_at=float("inf"))
+    promoted, _ = model._plans.kept_rounding(x, first, counted, order, True, stop_at=float("inf"))
 
-    assert model._breaks_held(first)  # U dropped by the first pass
+    assert model._plans.breaks_held(first)  # U dropped by the first pass
     assert placements(book, pairs, anchored) == {"U": "B", "W": "A"}  # V left out
     assert placements(book, pairs, promoted) == {"U": "A", "W": "B", "V": "B"}
     assert model.evaluate(Goal.HOURS_PLACED, promoted) == 210  # every package: the optimum
@@ -152,7 +153,7 @@ def test_a_search_that_gains_nothing_from_the_rounding_runs_from_the_plan_too(mo
         budgets.append(budget.work)
         return (best if start is plan else start), 1.5, False
 
-    monkeypatch.setattr(model, "_better_of", lambda *args: (rounded, False))
+    monkeypatch.setattr(Rounding, "better_of", lambda *args: (rounded, False))
     monkeypatch.setattr(model, "_rins", search)
 
     found, work, _ = search_from_roundings(model, Goal.URGENT_HOURS, rounded * 1.0, plan, 4.0)
@@ -173,7 +174,7 @@ def test_a_search_that_gains_from_the_rounding_is_the_only_one(monkeypatch) -> N
         starts.append(start)
         return best, 1.5, False
 
-    monkeypatch.setattr(model, "_better_of", lambda *args: (rounded, False))
+    monkeypatch.setattr(Rounding, "better_of", lambda *args: (rounded, False))
     monkeypatch.setattr(model, "_rins", search)
 
     found, work, _ = search_from_roundings(model, Goal.URGENT_HOURS, rounded * 1.0, plan, 4.0)

@@ -15,6 +15,7 @@ from allocator.cascade import cascade_allocation
 from allocator.io.scenario_files import load_scenario
 from allocator.lp_bound import LpOutcome
 from allocator.policy import Goal
+from allocator.rounding import Rounding
 from allocator.solve import Budget, LexicographicModel, SolveParams, stopped_by_clock
 
 BURY = Path(__file__).resolve().parents[1] / "data" / "examples" / "bury"
@@ -171,12 +172,12 @@ def test_a_rounding_gets_no_more_time_than_is_left(monkeypatch) -> None:
         clock.now += 1.0
         return LpOutcome(None, 1.0, x=plan.astype(float))
 
-    def rounding(goal, chosen, x, wall_s, tries):
+    def rounding(self, goal, chosen, x, wall_s, tries):
         rounded_within.append(wall_s <= deadline - clock.now)
         return chosen, False
 
     monkeypatch.setattr(model.relaxation, "solve", relax)
-    monkeypatch.setattr(model, "_better_of", rounding)
+    monkeypatch.setattr(Rounding, "better_of", rounding)
     monkeypatch.setattr(model, "_rins_guide", lambda goal, relaxed, *_: relaxed.x)
     monkeypatch.setattr(model, "_rins_from_best_rounding", lambda *a: (a[-2], 0.0, False))
 
