@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from allocator.gap import GapInstance, check_gap_assignment, gap_cost, solve_gap
+from allocator.gap import solve_gap
+from allocator.gap_instance import GapInstance, check_gap_assignment, gap_cost
 from allocator.io.gap_files import read_best_known, read_gap_file
 from benchmarks.machine import REPO_ROOT, CpuWatch, run_record
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from allocator.gap import GapInstance, check_gap_assignment, gap_cost, parse_gap, solve_gap
+from allocator.gap import solve_gap
+from allocator.gap_instance import GapInstance, check_gap_assignment, gap_cost, parse_gap
 from allocator.io.gap_files import read_best_known, read_gap_file
 
 GAP_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "gap"

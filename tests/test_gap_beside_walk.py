@@ -14,8 +14,8 @@ from test_gap import assert_solved, brute_force
 from test_gap_local_search import packed_instance, skip_the_first_exact_solve, walk
 
 import allocator.gap as gap_module
-from allocator.gap import GapInstance, check_gap_assignment, gap_cost
 from allocator.gap_core import core_pairs
+from allocator.gap_instance import GapInstance, check_gap_assignment, gap_cost
 from allocator.gap_local_search import iterations_for
 
 

@@ -13,8 +13,9 @@ from test_gap import brute_force
 from test_gap_local_search import packed_instance, skip_the_first_exact_solve
 
 import allocator.gap as gap_module
-from allocator.gap import check_gap_assignment, gap_cost, solve_gap
+from allocator.gap import solve_gap
 from allocator.gap_core import core_pairs, solve_cores
+from allocator.gap_instance import check_gap_assignment, gap_cost
 
 
 def test_core_holds_each_jobs_cheapest_fitting_agents_and_the_best_assignment() -> None:

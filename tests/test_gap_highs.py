@@ -20,8 +20,8 @@ from test_gap_local_search import (
 )
 
 import allocator.gap as gap_module
-from allocator.gap import GapInstance, check_gap_assignment, gap_cost
 from allocator.gap_highs import HighsOutcome, _assignment, solve_with_highs
+from allocator.gap_instance import GapInstance, check_gap_assignment, gap_cost
 
 
 def highs(

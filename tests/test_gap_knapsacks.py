@@ -17,7 +17,7 @@ from test_gap_beside_walk import search_from
 from test_gap_local_search import packed_instance
 
 import allocator.gap as gap_module
-from allocator.gap import GapInstance
+from allocator.gap_instance import GapInstance
 from allocator.gap_knapsacks import MAX_TABLE_CELLS, KnapsackBound, knapsack_bound
 
 NO_CLOCK = math.inf

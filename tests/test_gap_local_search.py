@@ -17,7 +17,7 @@ import pytest
 from test_gap import assert_solved, brute_force
 
 import allocator.gap as gap_module
-from allocator.gap import GapInstance, check_gap_assignment, gap_cost
+from allocator.gap_instance import GapInstance, check_gap_assignment, gap_cost
 from allocator.gap_knapsacks import knapsack_bound
 from allocator.gap_local_search import (
     NO_ASSIGNMENT,

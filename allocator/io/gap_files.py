@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from allocator.gap import GapInstance, parse_gap
+from allocator.gap_instance import GapInstance, parse_gap
 
 BEST_KNOWN_COLUMNS = [
     "file",
