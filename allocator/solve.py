@@ -530,14 +530,14 @@ class LexicographicModel:
         return goal_value(self.pairs, goal, chosen)
 
     @property
-    def _held(self) -> Held:
+    def _must_keep(self) -> Held:
         """What every plan from here on must keep: the levels held so far and the move budget."""
         return Held(tuple(self.held), self.least_kept)
 
     @property
     def _plans(self) -> Rounding:
-        """Roundings, trades and fills that keep `_held`."""
-        return Rounding(self.pairs, self.rules, self._held, self.relaxation.sifted)
+        """Roundings, trades and fills that keep `_must_keep`."""
+        return Rounding(self.pairs, self.rules, self._must_keep, self.relaxation.sifted)
 
     def solve(
         self,
@@ -730,7 +730,7 @@ class LexicographicModel:
         wall_s = _within(wall_s, deadline)
         if wall_s <= 0:
             return chosen, True
-        plan = Reassignment(self.pairs, self.rules, chosen, self._held)
+        plan = Reassignment(self.pairs, self.rules, chosen, self._must_keep)
         clock = plan.improve(goal, tries, time.monotonic() + wall_s)
         return plan.chosen, clock
 
