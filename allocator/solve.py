@@ -27,6 +27,7 @@ from allocator.provider_groups import ProviderGroups
 from allocator.reassign import REASSIGNABLE, Held, Reassignment
 from allocator.repack import PLACEMENT
 from allocator.rounding import Rounding
+from allocator.search_start import solve_within
 
 EXACT_INTEGER_LIMIT = 2**53
 """CP-SAT reports objectives as doubles: beyond this, integers are no longer exact."""
@@ -1078,13 +1079,12 @@ class LexicographicModel:
         hint.vars.extend(searched.variables.tolist())
         hint.values.extend(incumbent[searched.pairs].astype(np.int64).tolist())
         solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = budget.wall_s
         solver.parameters.max_deterministic_time = budget.work
         solver.parameters.num_workers = params.workers
         solver.parameters.interleave_search = True
         solver.parameters.random_seed = params.seed
         began = time.monotonic()
-        status = solver.solve(model)
+        status = solve_within(solver, model, budget.wall_s)
         seconds = time.monotonic() - began
         work = solver.response_proto.deterministic_time
         incumbent_value = self.evaluate(goal, incumbent)

@@ -221,3 +221,19 @@ def test_the_real_framework_examples_are_each_solved_both_ways_and_checked(
         optimised, cascade = pair.set_index("strategy").loc[["optimise", "cascade"]].itertuples()
         assert optimised.urgent_placed_hours >= cascade.urgent_placed_hours
         assert optimised.hours_level_gap_pct >= 0 and pd.isna(cascade.hours_level_gap_pct)
+
+
+def test_the_hint_abort_benchmark_counts_both_ways_solves(benchmarks, tmp_path: Path) -> None:
+    """Both ways solve, with limits drawn around where presolve ends, and a search stopped by
+    `solve_within` never aborts (CP-SAT's own limit may, by chance: its count is not fixed)."""
+    hint_abort = importlib.import_module("benchmarks.hint_abort")  # on the fixture's path
+    out = tmp_path / "aborts.csv"
+
+    assert hint_abort.main(["--seconds", "2", "--workers", "2", "--out", str(out)]) == 0
+
+    rows = pd.read_csv(out).set_index("way")
+    assert list(rows.index) == list(hint_abort.WAYS)
+    assert (rows["solves"] > 0).all()
+    assert rows.loc["solve_within", "aborts"] == 0
+    assert (rows["limit_low_s"] < rows["limit_high_s"]).all()
+    assert rows["command"].iloc[0].startswith("python -m benchmarks.hint_abort")
