@@ -29,7 +29,7 @@ from scipy.sparse.csgraph import connected_components
 
 from allocator.goals import PairTable
 from allocator.io.scenario_files import load_scenario
-from benchmarks.machine import REPO_ROOT, run_record
+from benchmarks.machine import REPO_ROOT, write_table
 from benchmarks.scale_curve import county_scenario
 
 EXAMPLES = ("rotherham", "bury", "small_council")
@@ -95,10 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             folder, _ = county_scenario(size, seed=1, out=Path(scratch))
             rows.append(of_folder(f"county {size:,}", folder))
     table = pd.DataFrame([asdict(row) for row in rows])
-    print(table.to_string(index=False))
-    record = run_record("benchmarks.book_parts", sys.argv[1:] if argv is None else argv)
-    table.assign(**record).to_csv(args.out, index=False)
-    print(f"wrote {args.out}")
+    write_table(table, "benchmarks.book_parts", argv, args.out)
     return 0
 
 

@@ -31,7 +31,7 @@ import pandas as pd
 from ortools.sat.python import cp_model
 
 from allocator.search_start import solve_within
-from benchmarks.machine import REPO_ROOT, CpuWatch, run_record
+from benchmarks.machine import REPO_ROOT, CpuWatch, write_table
 
 WAYS = ("cp-sat limit", "solve_within")
 SPREAD = (0.7, 1.3)
@@ -162,10 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     table = pd.DataFrame(
         [asdict(aborts(way, args.workers, args.seconds, presolve_s)) for way in WAYS]
     )
-    print(table.to_string(index=False))
-    record = run_record("benchmarks.hint_abort", sys.argv[1:] if argv is None else argv)
-    table.assign(**record).to_csv(args.out, index=False)
-    print(f"wrote {args.out}")
+    write_table(table, "benchmarks.hint_abort", argv, args.out)
     return 0
 
 

@@ -10,12 +10,14 @@ import os
 import platform
 import resource
 import shlex
+import sys
 import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import ortools
+import pandas as pd
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,6 +44,15 @@ def run_record(module: str, args: list[str]) -> dict[str, str]:
         "ortools": ortools.__version__,
         "python": platform.python_version(),
     }
+
+
+def write_table(table: pd.DataFrame, module: str, argv: list[str] | None, out: Path) -> None:
+    """Print `table`, then write it to `out` as CSV with the run's record (`run_record`, of
+    `argv`, or the command line's) on every row."""
+    print(table.to_string(index=False))
+    record = run_record(module, sys.argv[1:] if argv is None else argv)
+    table.assign(**record).to_csv(out, index=False)
+    print(f"wrote {out}")
 
 
 class CpuWatch:
