@@ -3,10 +3,12 @@
 OR-Tools 9.15 aborts the whole process ("Check failed: solution->size() ==
 postsolve_mapping.size()") when the wall-clock limit of a search with several workers and a
 solution hint runs out after presolve and before the search starts, while it completes the hint.
-It ended one CI run: the small council's 5 s solve gave a late level a few hundredths of a second,
-about what its presolve takes. Replaying that search's model on the reference machine with
-limits of 8-16 ms (where its presolve ends) aborted 23 of 5,930 solves; ending inside presolve
-(1-8 ms) aborted none of 10,953, nor did one worker, or no hint, in the 8-16 ms window.
+It ended one CI run in the small council's 5 s solve, most likely in a search started with a
+few hundredths of a second left (that solve starts some with 0.06-0.09 s; its whole model's
+presolve takes 0.06-0.17 s). Replaying one of that solve's searches (a 270-variable neighbourhood
+dumped from a run) on the reference machine with limits of 8-16 ms, where its presolve ends,
+aborted 23 of 5,930 solves; limits inside presolve (1-8 ms) aborted none of 10,953, nor did one
+worker, or no hint, at 8-16 ms (6,836 and 6,708 solves).
 
 So such a search gets no wall-clock limit of its own. A timer stops it at the limit, or, when
 the limit falls before the search has started (which CP-SAT's log tells), as soon as it starts.
