@@ -44,6 +44,7 @@ class Aborts:
 
     way: str
     solves: int
+    """Solves that finished: one that aborted counts in `aborts` instead."""
     aborts: int
     limit_low_s: float
     limit_high_s: float
@@ -87,23 +88,24 @@ def _solver(workers: int, seed: int) -> cp_model.CpSolver:
 def presolve_end_s(workers: int, tries: int = 5) -> float:
     """Median seconds from the start of a solve to CP-SAT's log line ending presolve."""
     model = hinted_assignment()
-    ends = []
-    for seed in range(tries):
-        solver = _solver(workers, seed)
-        began = time.monotonic()
-        marks: list[float] = []
+    return statistics.median(_presolve_end_s(model, workers, seed) for seed in range(tries))
 
-        def log(line: str, began: float = began, marks: list[float] = marks) -> None:
-            if line.startswith("Presolved") and not marks:
-                marks.append(time.monotonic() - began)
 
-        solver.parameters.log_search_progress = True
-        solver.parameters.log_to_stdout = False
-        solver.log_callback = log
-        solver.parameters.max_time_in_seconds = 1.0
-        solver.solve(model)
-        ends.extend(marks)
-    return statistics.median(ends)
+def _presolve_end_s(model: cp_model.CpModel, workers: int, seed: int) -> float:
+    solver = _solver(workers, seed)
+    solver.parameters.max_time_in_seconds = 1.0  # far past presolve: no abort
+    solver.parameters.log_search_progress = True
+    solver.parameters.log_to_stdout = False
+    ends: list[float] = []
+    began = time.monotonic()
+
+    def log(line: str) -> None:
+        if line.startswith("Presolved") and not ends:
+            ends.append(time.monotonic() - began)
+
+    solver.log_callback = log
+    solver.solve(model)
+    return ends[0]
 
 
 def _solves(
